@@ -1,0 +1,31 @@
+"""Command line: ``python -m benchmarks run benchmarks/sweeps/quick.toml [--out results]``."""
+
+import argparse
+import logging
+import sys
+
+from benchmarks.report import comparison_table
+from benchmarks.runner import run, write_results
+from benchmarks.sweep import load_sweep
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="run a sweep and print the comparison table")
+    run_cmd.add_argument("sweep", help="sweep TOML file")
+    run_cmd.add_argument("--out", default="results", help="output folder (default: results)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    sweep = load_sweep(args.sweep)
+    results = run(sweep)
+    folder = write_results(results, sweep, args.out)
+    with_pd_options = comparison_table(results).to_string(index=False, float_format=lambda v: f"{v:.2f}")
+    print(with_pd_options)
+    print(f"\nwritten: {folder / 'results.csv'}, {folder / 'report.md'}")
+    return 0 if (results["status"] == "ok").all() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

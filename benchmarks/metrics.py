@@ -1,0 +1,39 @@
+"""Accuracy metrics: pure functions, arrays in (eV, eV/Å), dict of floats out (meV)."""
+
+import numpy as np
+
+from zoo import keys
+
+MEV = 1000.0
+
+
+def _mae_rmse(error: np.ndarray) -> tuple[float, float]:
+    error = np.asarray(error, dtype=np.float64).ravel()
+    return float(np.mean(np.abs(error))), float(np.sqrt(np.mean(error**2)))
+
+
+def energy_errors(predicted, reference, n_atoms) -> dict[str, float]:
+    """Per-atom energy MAE and RMSE in meV/atom.
+
+    Args:
+        predicted, reference: float [n_structures], eV.
+        n_atoms: int [n_structures].
+    """
+    mae, rmse = _mae_rmse((np.asarray(predicted) - np.asarray(reference)) / np.asarray(n_atoms))
+    return {"energy_mae_mev_atom": MEV * mae, "energy_rmse_mev_atom": MEV * rmse}
+
+
+def force_errors(predicted, reference) -> dict[str, float]:
+    """Force-component MAE and RMSE in meV/Å. Arrays float [n_atoms, 3], eV/Å."""
+    mae, rmse = _mae_rmse(np.asarray(predicted) - np.asarray(reference))
+    return {"forces_mae_mev_a": MEV * mae, "forces_rmse_mev_a": MEV * rmse}
+
+
+def accuracy(prediction: dict, dataset) -> dict[str, float]:
+    """Every metric for which ``dataset`` has labels and ``prediction`` has outputs."""
+    out = {}
+    if keys.ENERGY in prediction and dataset.has_label(keys.ENERGY):
+        out.update(energy_errors(prediction[keys.ENERGY], dataset.labels[keys.ENERGY], dataset.n_atoms))
+    if keys.FORCES in prediction and dataset.has_label(keys.FORCES):
+        out.update(force_errors(prediction[keys.FORCES], dataset.labels[keys.FORCES]))
+    return out

@@ -1,0 +1,50 @@
+"""Reports read only the results table, never the models."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: result column -> heading of the comparison table
+TABLE_COLUMNS = {
+    "model": "model",
+    "dataset": "data set",
+    "n_train": "n_train",
+    "energy_rmse_mev_atom": "E RMSE (meV/atom)",
+    "forces_rmse_mev_a": "F RMSE (meV/Å)",
+    "featurize_us_atom": "featurize (µs/atom)",
+    "train_s_epoch": "train (s/epoch)",
+    "inference_us_atom": "E+F inference (µs/atom)",
+    "n_params": "params",
+    "status": "status",
+}
+
+
+def comparison_table(results: pd.DataFrame) -> pd.DataFrame:
+    """The headline table: medians over seeds per model, data set and training size."""
+    numeric = [c for c in TABLE_COLUMNS if c in results and pd.api.types.is_numeric_dtype(results[c])
+               and c not in ("n_train",)]
+    group = ["model", "dataset", "n_train"]
+    table = results.groupby(group, sort=True)[numeric].median().reset_index()
+    table["status"] = results.groupby(group, sort=True)["status"].agg(lambda s: "ok" if (s == "ok").all() else
+                                                                      next(v for v in s if v != "ok")).values
+    columns = [c for c in TABLE_COLUMNS if c in table]
+    return table[columns].rename(columns=TABLE_COLUMNS)
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 2) -> str:
+    """A GitHub markdown table (no extra dependency)."""
+    def cell(v):
+        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_report(results: pd.DataFrame, sweep, path) -> None:
+    budget = sweep.budget
+    text = [f"# Sweep `{sweep.name}`", "",
+            f"Budget per model: {budget.epochs} epochs or {budget.max_seconds:.0f} s, batch {budget.batch_size}, "
+            f"Adam {budget.learning_rate:g} → {budget.final_learning_rate:g}, early stopping after "
+            f"{budget.patience} epochs. Errors on the held-out test split; timings are medians of repeats.",
+            "", to_markdown(comparison_table(results)), ""]
+    path.write_text("\n".join(text))

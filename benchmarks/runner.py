@@ -1,0 +1,153 @@
+"""Run a sweep: each cell featurizes, fits under the shared budget, evaluates and times.
+
+Cells run one after another in this process (one TF runtime, comparable timings).
+A failing cell is recorded with its error and does not stop the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+import zoo
+from benchmarks.metrics import accuracy
+from benchmarks.sweep import Budget, DataSpec, Sweep
+from benchmarks.timing import median_seconds
+from zoo import reference
+from zoo.data import read
+
+log = logging.getLogger(__name__)
+
+#: test structures used for the featurization and inference timings
+TIMING_STRUCTURES = 8
+
+
+def load_data(spec: DataSpec):
+    """A built-in reference set (generated and cached on first use) or a file."""
+    if spec.name in reference.available():
+        return reference.load(spec.name, n_structures=spec.n_structures)
+    return read(spec.name)
+
+
+def split_data(data, spec: DataSpec, n_train: int, seed: int):
+    """The same validation and test structures for every cell of a data set; the training
+    set is the first ``n_train`` of the rest in a seed-dependent order."""
+    order = np.random.default_rng(0).permutation(len(data))
+    n_held = spec.n_val + spec.n_test
+    if n_held + n_train > len(data):
+        raise ValueError(f"{spec.name}: {n_train} train + {n_held} held-out structures requested, "
+                         f"but the data set has {len(data)}")
+    val, test, rest = order[:spec.n_val], order[spec.n_val:n_held], order[n_held:]
+    train = np.random.default_rng(seed).permutation(rest)[:n_train]
+    return data[np.sort(train)], data[val], data[test]
+
+
+class BudgetSchedule(keras.callbacks.Callback):
+    """Exponential learning-rate decay over the budget, which is spent by epochs or wall
+    time, whichever runs out first; also records epoch durations."""
+
+    def __init__(self, budget: Budget):
+        super().__init__()
+        self.budget = budget
+        self.epoch_seconds: list[float] = []
+
+    def progress(self, epoch: int) -> float:
+        elapsed = time.perf_counter() - self.start
+        return max(epoch / self.budget.epochs, elapsed / self.budget.max_seconds)
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        ratio = self.budget.final_learning_rate / self.budget.learning_rate
+        self.model.optimizer.learning_rate.assign(self.budget.learning_rate * ratio ** min(self.progress(epoch), 1.0))
+        self.epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.perf_counter() - self.epoch_start)
+        if self.progress(epoch + 1) >= 1.0:
+            self.model.stop_training = True
+
+
+def time_featurization(model, structures) -> float:
+    """µs per atom to featurize ``structures`` (values and Jacobians), median of repeats."""
+    f = model.featurizer
+    call = lambda: [f.featurize(*(s[k] for k in (zoo.keys.NUMBERS, zoo.keys.POSITIONS, zoo.keys.CELL, zoo.keys.PBC)))
+                    for s in structures]
+    n_atoms = sum(len(s[zoo.keys.NUMBERS]) for s in structures)
+    return 1e6 * median_seconds(call) / n_atoms
+
+
+def time_inference(model, data) -> float:
+    """µs per atom for energy and forces of ``data`` from raw structures (featurize, collate,
+    model, Jacobian contraction) in one batch, median of repeats."""
+    source = model.batch_source(data, batch_size=len(data), cache_bytes=0)
+    step = model.compiled_energy_and_forces()
+    call = lambda: step(source.batch(np.arange(len(data)))[0])
+    return 1e6 * median_seconds(call) / int(data.n_atoms.sum())
+
+
+def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: int, budget: Budget) -> dict:
+    """Fit one model on one training set and measure it; returns one results row."""
+    train, val, test = split_data(data, spec, n_train, seed)
+    keras.utils.set_random_seed(seed)
+    model = zoo.create(name, elements=data.elements, **hyper)
+    model.compile(optimizer=keras.optimizers.Adam(budget.learning_rate))
+    schedule = BudgetSchedule(budget)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=budget.patience, restore_best_weights=True)
+    start = time.perf_counter()
+    history = model.fit(train, validation_data=val, epochs=budget.epochs, batch_size=budget.batch_size,
+                        callbacks=[schedule, stop], verbose=0, seed=seed)
+    train_seconds = time.perf_counter() - start
+    prediction = model.predict(test, batch_size=budget.batch_size, verbose=0)
+    timing_set = test[np.arange(min(TIMING_STRUCTURES, len(test)))]
+    steady = schedule.epoch_seconds[2:] or schedule.epoch_seconds  # skip tracing / cache fill
+    return {
+        "n_params": int(model.count_params()),
+        "epochs": len(history.history["loss"]),
+        "train_seconds": train_seconds,
+        **accuracy(prediction, test),
+        "featurize_us_atom": time_featurization(model, [timing_set.structure(s) for s in range(len(timing_set))]),
+        "train_s_epoch": float(np.median(steady)),
+        "inference_us_atom": time_inference(model, timing_set),
+    }
+
+
+def run(sweep: Sweep) -> pd.DataFrame:
+    """Run every cell of ``sweep``; one row per cell (``status`` says ok or the error)."""
+    models = zoo.registry.registered()
+    rows = []
+    for spec in sweep.datasets:
+        data = load_data(spec)
+        for name in sweep.model_names(models):
+            for n_train in spec.n_train:
+                for seed in sweep.seeds:
+                    info = models[name]
+                    row = {"model": name, "generation": info.generation, "dataset": spec.name,
+                           "n_train": n_train, "seed": seed}
+                    log.info("cell %s", row)
+                    try:
+                        row.update(run_cell(name, sweep.hyper.get(name, {}), data, spec, n_train, seed, sweep.budget))
+                        row["status"] = "ok"
+                    except Exception as err:  # a failing cell is a result, not the end of the sweep
+                        traceback.print_exc()
+                        row["status"] = f"error: {type(err).__name__}: {err}"
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_results(results: pd.DataFrame, sweep: Sweep, out_dir: Path) -> Path:
+    """results.csv and report.md under ``out_dir/<sweep name>``; returns that folder."""
+    from benchmarks.report import write_report
+
+    folder = Path(out_dir) / sweep.name
+    folder.mkdir(parents=True, exist_ok=True)
+    results.to_csv(folder / "results.csv", index=False)
+    write_report(results, sweep, folder / "report.md")
+    return folder

@@ -1,0 +1,60 @@
+"""The harness end to end on a tiny sweep, plus its pure parts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.metrics import energy_errors, force_errors
+from benchmarks.sweep import load_sweep
+
+SWEEP = """
+name = "tiny"
+models = ["hdnnp"]
+seeds = [0]
+[budget]
+epochs = 3
+max_seconds = 60
+batch_size = 4
+[[datasets]]
+name = "{path}"
+n_train = [12]
+n_val = 4
+n_test = 4
+[hyper.hdnnp]
+cutoff = 4.0
+hidden = [8]
+"""
+
+
+def test_cli_runs_a_sweep_and_writes_results(tmp_path, cu_data, capsys):
+    data_path = tmp_path / "cu.extxyz"
+    cu_data.write(data_path)
+    sweep_path = tmp_path / "tiny.toml"
+    sweep_path.write_text(SWEEP.format(path=data_path))
+    assert main(["run", str(sweep_path), "--out", str(tmp_path / "results")]) == 0
+    results = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv")
+    row = results.iloc[0]
+    assert row["status"] == "ok" and row["model"] == "hdnnp" and row["epochs"] == 3
+    for column in ("energy_rmse_mev_atom", "forces_rmse_mev_a", "featurize_us_atom", "train_s_epoch",
+                   "inference_us_atom"):
+        assert np.isfinite(row[column]) and row[column] > 0, column
+    report = (tmp_path / "results" / "tiny" / "report.md").read_text()
+    assert "| hdnnp |" in report and "F RMSE (meV/Å)" in report
+    assert "hdnnp" in capsys.readouterr().out
+
+
+def test_metrics_are_per_atom_and_per_component():
+    e = energy_errors(np.array([2.0, -1.0]), np.array([0.0, 0.0]), np.array([2, 1]))
+    assert e["energy_mae_mev_atom"] == pytest.approx(1000.0)
+    assert e["energy_rmse_mev_atom"] == pytest.approx(1000.0)
+    f = force_errors(np.array([[0.0, 0.0, 0.3]]), np.zeros((1, 3)))
+    assert f["forces_mae_mev_a"] == pytest.approx(100.0)
+    assert f["forces_rmse_mev_a"] == pytest.approx(1000 * np.sqrt(0.03))
+
+
+def test_malformed_sweep_is_reported(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "bad"\n[[datasets]]\nname = "x"\n')
+    with pytest.raises(ValueError, match="malformed"):
+        load_sweep(path)

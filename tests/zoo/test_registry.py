@@ -1,0 +1,36 @@
+"""Every method file registers one model with complete metadata."""
+
+import importlib
+import pkgutil
+
+import pytest
+
+import zoo
+from zoo.potential import Potential
+from zoo.registry import DESCRIPTOR_KINDS, GENERATIONS, registered
+
+
+def test_every_model_module_registers_exactly_one_model():
+    models = registered()
+    package = importlib.import_module("zoo.models")
+    for module in pkgutil.iter_modules(package.__path__):
+        owners = [m for m in models.values() if m.cls.__module__ == f"zoo.models.{module.name}"]
+        assert len(owners) == 1, f"zoo/models/{module.name}.py registers {len(owners)} models"
+
+
+def test_metadata_is_complete():
+    for info in registered().values():
+        assert issubclass(info.cls, Potential)
+        assert info.generation in GENERATIONS and info.descriptor in DESCRIPTOR_KINDS
+        assert info.paper and info.summary
+
+
+def test_available_lists_hdnnp():
+    table = zoo.available()
+    row = table.set_index("name").loc["hdnnp"]
+    assert row["generation"] == "2G" and row["descriptor"] == "predefined" and not row["long_range"]
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="unknown model 'nope'.*hdnnp"):
+        zoo.create("nope")

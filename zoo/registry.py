@@ -1,0 +1,92 @@
+"""The model registry: the only way a model becomes visible to users and the harness."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+
+import keras
+import pandas as pd
+
+GENERATIONS = ("1G", "2G", "3G", "4G", "beyond")
+DESCRIPTOR_KINDS = ("predefined", "learnable", "internal coordinates")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """Metadata of a registered model (review: Kocer, Ko, Behler 2022)."""
+
+    name: str
+    cls: type
+    generation: str
+    descriptor: str
+    long_range: bool
+    nonlocal_charge_transfer: bool
+    paper: str
+
+    @property
+    def summary(self) -> str:
+        return (self.cls.__doc__ or "").strip().splitlines()[0]
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_charge_transfer=False):
+    """Class decorator: register a ``zoo.Potential`` subclass under ``name``.
+
+    Also registers the class with Keras serialisation (package ``zoo``), so
+    ``keras.models.load_model`` finds it.
+    """
+    if generation not in GENERATIONS:
+        raise ValueError(f"generation must be one of {GENERATIONS}, received {generation!r}")
+    if descriptor not in DESCRIPTOR_KINDS:
+        raise ValueError(f"descriptor must be one of {DESCRIPTOR_KINDS}, received {descriptor!r}")
+    if not paper:
+        raise ValueError(f"model {name!r} must cite its reference paper")
+
+    def decorate(cls):
+        if name in _REGISTRY and _REGISTRY[name].cls is not cls:
+            raise ValueError(f"model name {name!r} is already registered by {_REGISTRY[name].cls.__name__}")
+        cls = keras.saving.register_keras_serializable(package="zoo")(cls)
+        _REGISTRY[name] = ModelInfo(name, cls, generation, descriptor, bool(long_range),
+                                    bool(nonlocal_charge_transfer), paper)
+        return cls
+
+    return decorate
+
+
+def _load_models() -> None:
+    """Import every module of ``zoo.models`` (each registers its model)."""
+    package = importlib.import_module("zoo.models")
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"zoo.models.{module.name}")
+
+
+def registered() -> dict[str, ModelInfo]:
+    """Name -> :class:`ModelInfo` of every model."""
+    _load_models()
+    return dict(_REGISTRY)
+
+
+def info(name: str) -> ModelInfo:
+    models = registered()
+    if name not in models:
+        raise ValueError(f"unknown model {name!r}; available: {sorted(models)}")
+    return models[name]
+
+
+def available() -> pd.DataFrame:
+    """One row per registered model: name, generation, descriptor, long_range, nonlocal,
+    paper, summary."""
+    rows = [{"name": m.name, "generation": m.generation, "descriptor": m.descriptor,
+             "long_range": m.long_range, "nonlocal": m.nonlocal_charge_transfer,
+             "paper": m.paper, "summary": m.summary}
+            for m in registered().values()]
+    return pd.DataFrame(rows).sort_values(["generation", "name"], ignore_index=True)
+
+
+def create(name: str, **hyper):
+    """A new, untrained model: ``zoo.create("hdnnp", elements=data.elements, cutoff=6.0)``."""
+    return info(name).cls(**hyper)
