@@ -83,6 +83,7 @@ class Potential(keras.Model):
 
     def energy_and_forces(self, inputs, training=False) -> dict:
         """``call`` plus ``keys.FORCES`` = -dE/dR from the Jacobian contraction."""
+        inputs = {k: tf.convert_to_tensor(v) for k, v in inputs.items()}
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             for jac in self.featurizer.jacobians:
                 tape.watch(inputs[jac.values])
@@ -202,7 +203,7 @@ class Potential(keras.Model):
             if not self.is_adapted:
                 self.adapt(x, seed=seed)
             x = self.batch_source(x, batch_size or 32, self.loss_labels, shuffle, seed, cache_bytes).tf_dataset()
-            batch_size = None
+            batch_size, shuffle = None, False  # the BatchSource shuffles each epoch itself
         if isinstance(validation_data, Dataset):
             val = self.batch_source(validation_data, kwargs.pop("validation_batch_size", None) or 32,
                                     self.loss_labels, cache_bytes=cache_bytes)
@@ -227,6 +228,20 @@ class Potential(keras.Model):
         return super().predict(x, batch_size=batch_size, **kwargs)
 
     # --- serialisation -----------------------------------------------------------------
+    def build_from_config(self, config):
+        """Nothing to build: every weight is created in ``__init__``."""
+        self.built = True
+
+    def get_compile_config(self):
+        if self.compiled:
+            return {"optimizer": keras.saving.serialize_keras_object(self.optimizer)}
+        return None
+
+    def compile_from_config(self, config):
+        self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
+        if self.built:  # so that the saved optimizer state has variables to load into
+            self.optimizer.build(self.trainable_variables)
+
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,
                 "dtype": keras.saving.serialize_keras_object(self.dtype_policy),

@@ -1,0 +1,59 @@
+"""Peak memory of training vs. data-set size: it must grow with the batch, not the data.
+
+``python -m benchmarks.memory --structures 1000 10000 --epochs 1`` trains an HDNNP on
+``cu_emt`` sets of each size, each in a fresh process, and prints the peak resident set
+size (RSS) of each run, with the feature cache off and at a fixed budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int) -> dict:
+    """Train in this process and report peak RSS (MiB) and timings."""
+    import keras
+
+    import zoo
+    from zoo import reference
+
+    data = reference.load("cu_emt", n_structures=n_structures)
+    model = zoo.create("hdnnp", elements=data.elements, cutoff=6.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    model.fit(data, epochs=epochs, batch_size=batch_size, cache_bytes=cache_bytes, verbose=0)
+    return {"structures": n_structures, "atoms": int(data.n_atoms.sum()), "cache_mib": cache_bytes / 2**20,
+            "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
+            "peak_rss_before_fit_mib": round(rss_before), 
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__)
+    parser.add_argument("--structures", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--cache-mib", type=int, nargs="+", default=[0, 1024])
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(train_once(args.structures[0], args.epochs, args.cache_mib[0] * 2**20, args.batch_size)))
+        return 0
+    for cache in args.cache_mib:
+        for n in args.structures:
+            out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--one", "--structures", str(n),
+                                  "--cache-mib", str(cache), "--epochs", str(args.epochs),
+                                  "--batch-size", str(args.batch_size)],
+                                 capture_output=True, text=True, check=True)
+            print(out.stdout.strip().splitlines()[-1], flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
