@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import keys
-from zoo.data import Dataset, fit_energy_baseline
+from zoo.data import Dataset, element_counts, fit_energy_baseline
 from zoo.layers.contraction import energy_gradient
 from zoo.pipeline import DEFAULT_CACHE_BYTES, BatchSource
 
@@ -172,7 +172,7 @@ class Potential(keras.Model):
         _check_dataset(dataset, "adapt")
         if dataset.has_label(keys.ENERGY):
             baseline = fit_energy_baseline(dataset, self.elements)
-            counts = _element_counts(dataset, self.elements)
+            counts = element_counts(dataset, self.elements)
             residual = (dataset.labels[keys.ENERGY] - counts @ baseline) / dataset.n_atoms
             self.element_energy.assign(baseline)
             self.energy_scale.assign(max(float(np.std(residual)), 1e-3))
@@ -258,12 +258,3 @@ class Potential(keras.Model):
 def _check_dataset(dataset, what):
     if len(dataset) == 0:
         raise ValueError(f"cannot {what} on an empty data set")
-
-
-def _element_counts(dataset, elements) -> np.ndarray:
-    """int [n_structures, n_elements]: atoms of each element per structure."""
-    structure = np.repeat(np.arange(len(dataset)), dataset.n_atoms)
-    counts = np.zeros((len(dataset), len(elements)))
-    for e, z in enumerate(elements):
-        counts[:, e] = np.bincount(structure, weights=dataset.numbers == z, minlength=len(dataset))
-    return counts
