@@ -208,6 +208,10 @@ class Potential(keras.Model):
             val = self.batch_source(validation_data, kwargs.pop("validation_batch_size", None) or 32,
                                     self.loss_labels, cache_bytes=cache_bytes)
             validation_data = val.tf_dataset()
+        if self.compiled and not self.optimizer.built:
+            # built here, not inside the first traced step: variables created while tracing
+            # make tf.function trace the training step a second time
+            self.optimizer.build(self.trainable_variables)
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
                            shuffle=shuffle, **kwargs)
 
@@ -226,6 +230,11 @@ class Potential(keras.Model):
             x = self.batch_source(x, batch_size or 32, cache_bytes=cache_bytes).tf_dataset()
             batch_size = None
         return super().predict(x, batch_size=batch_size, **kwargs)
+
+    def build(self, inputs_shape=None):
+        """Nothing to build: subclasses create every weight in ``__init__``, so Keras
+        need not trace ``call`` symbolically to discover them."""
+        self.built = True
 
     # --- serialisation -----------------------------------------------------------------
     def build_from_config(self, config):
