@@ -353,7 +353,8 @@ def acsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: AcsfParams
     Returns:
         values: float64 [n_atoms, K] (column order in the module docstring);
         jac: :class:`Jacobian` with B = n_atoms + n_pairs blocks, value float64 [B, K, 3]
-            in 1/Å (the symmetry functions are dimensionless).
+            in 1/Å (the symmetry functions are dimensionless), displacement the pair
+            vector of each neighbour block.
 
     Raises:
         ValueError: an element outside ``params.elements``, inconsistent shapes, or two
@@ -378,7 +379,15 @@ def acsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: AcsfParams
     n_max = int(np.diff(offsets).max()) if n_atoms else 0
     _acsf_cpu(offsets, nb.j, nb.vector, nb.distance, element, len(params.elements), params.cutoff,
               cutoffs.KINDS[params.cutoff_function], *tables, n_max, values, item, atom, value)
-    return values, Jacobian(item, atom, value)
+    return values, Jacobian(item, atom, value, _block_displacements(nb, offsets, n_blocks))
+
+
+def _block_displacements(nb: Neighbors, offsets, n_blocks) -> np.ndarray:
+    """float64 [B, 3]: zero for centre i's own block ``offsets[i] + i``, the pair vector for
+    pair p's block ``p + i[p] + 1`` (the block layout of :func:`_store_centre`)."""
+    displacement = np.zeros((n_blocks, 3))
+    displacement[np.arange(len(nb.i)) + nb.i + 1] = nb.vector
+    return displacement
 
 
 def _element_index(numbers, elements, n_atoms) -> np.ndarray:

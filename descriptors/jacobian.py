@@ -12,15 +12,23 @@ class Jacobian(NamedTuple):
     an (item, atom) pair add up, so a periodic image contributes through the atom it
     images without any merging step.
 
+    ``displacement[b]`` is where the block's atom (the periodic image the row depends on)
+    sits relative to the row's reference atom (the centre, for atom-centred rows), so the
+    derivative of a row with respect to a homogeneous strain of cell and positions is
+    ``sum_b value[b] ⊗ displacement[b]`` (see :func:`strain_derivative`): stress needs no
+    other information from a kernel.
+
     Attributes:
         item: int64 [B], row of ``values``.
         atom: int64 [B], atom index (within the structure).
         value: float64 [B, K, 3], unit of ``values`` per Å.
+        displacement: float64 [B, 3], Å (zero for the reference atom's own block).
     """
 
     item: np.ndarray
     atom: np.ndarray
     value: np.ndarray
+    displacement: np.ndarray
 
 
 def jacobian_to_dense(jac: Jacobian, n_items: int, n_atoms: int) -> np.ndarray:
@@ -28,3 +36,15 @@ def jacobian_to_dense(jac: Jacobian, n_items: int, n_atoms: int) -> np.ndarray:
     dense = np.zeros((n_items, jac.value.shape[1], n_atoms, 3), dtype=jac.value.dtype)
     np.add.at(dense, (jac.item, slice(None), jac.atom), jac.value)
     return dense
+
+
+def strain_derivative(jac: Jacobian, n_items: int) -> np.ndarray:
+    """[n_items, K, 3, 3]: d values / d strain ε (positions and cell scaled by 1 + ε).
+
+    ``[i, k, a, c] = sum over blocks b of row i of value[b, k, a] * displacement[b, c]``;
+    exact for rows that depend on positions only through differences (translation
+    invariance), which holds for every local descriptor.
+    """
+    out = np.zeros((n_items, jac.value.shape[1], 3, 3), dtype=jac.value.dtype)
+    np.add.at(out, jac.item, jac.value[:, :, :, None] * jac.displacement[:, None, None, :])
+    return out

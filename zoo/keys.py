@@ -61,6 +61,7 @@ class JacobianKeys(NamedTuple):
     item: str  #: int [B], row of ``values`` the block belongs to
     atom: str  #: int [B], atom whose position the block differentiates by
     value: str  #: float [B, K, 3], 1/Å times the unit of ``values``
+    displacement: str  #: float [B, 3], Å, block atom image relative to the row's reference atom (virial)
 
 
 #: Jacobian of DESCRIPTORS
@@ -69,6 +70,7 @@ DESCRIPTORS_JACOBIAN = JacobianKeys(
     item="descriptors_jac_item",
     atom="descriptors_jac_atom",
     value="descriptors_jac_value",
+    displacement="descriptors_jac_displacement",
 )
 
 # --- flat-batch index offsets --------------------------------------------------------------

@@ -13,7 +13,7 @@ from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 from descriptors import cutoffs
 from descriptors.acsf import AcsfParams, acsf, exp_nonpositive
-from descriptors.jacobian import jacobian_to_dense
+from descriptors.jacobian import jacobian_to_dense, strain_derivative
 from descriptors.neighbors import Neighbors, neighbor_list
 
 CUTOFF_KINDS = ("cos", "tanh", "poly")
@@ -249,6 +249,28 @@ def test_jacobian_matches_central_differences(kind, structure):
     numeric = _finite_differences(atoms, params)
     assert np.abs(dense).max() > 0.1
     np.testing.assert_allclose(dense, numeric, rtol=0, atol=1e-7 * np.abs(dense).max())
+
+
+def test_strain_derivative_from_displacements_matches_strained_cells():
+    """The virial route: d values / d strain from the block displacements equals central
+    differences over homogeneously strained cells (positions strained with the cell)."""
+    atoms = _small_cell()
+    params = _params([29, 79], 5.0)
+    values, jac = _acsf(atoms, params)
+    analytic = strain_derivative(jac, len(atoms))
+    h = 1e-6
+    for a in range(3):
+        for c in range(3):
+            shifted = []
+            for sign in (1, -1):
+                strain = np.eye(3)
+                strain[a, c] += sign * h
+                moved = atoms.copy()
+                moved.set_cell(atoms.cell.array @ strain.T, scale_atoms=True)
+                shifted.append(_acsf(moved, params)[0])
+            numeric = (shifted[0] - shifted[1]) / (2 * h)
+            np.testing.assert_allclose(analytic[:, :, a, c], numeric, rtol=0, atol=1e-6 * np.abs(values).max())
+    assert np.abs(analytic).max() > 0.1
 
 
 # --- invariances --------------------------------------------------------------------------

@@ -39,7 +39,8 @@ class AcsfFeaturizer(Featurizer):
         check_min_distance(neighbors.distance, neighbors.i, neighbors.j)
         values, jac = acsf(positions, numbers, cell, pbc, neighbors, self.params)
         jk = keys.DESCRIPTORS_JACOBIAN
-        return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value}
+        return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
+                jk.displacement: jac.displacement}
 
     def get_config(self) -> dict:
         return {"params": self.params.to_dict()}
