@@ -135,6 +135,9 @@ def run(sweep: Sweep) -> pd.DataFrame:
                     try:
                         row.update(run_cell(name, sweep.hyper.get(name, {}), data, spec, n_train, seed, sweep.budget))
                         row["status"] = "ok"
+                        log.info("done %s/%s: E %.2f meV/atom, F %.1f meV/Å, %d epochs in %.0f s", name, spec.name,
+                                 row["energy_rmse_mev_atom"], row["forces_rmse_mev_a"], row["epochs"],
+                                 row["train_seconds"])
                     except Exception as err:  # a failing cell is a result, not the end of the sweep
                         traceback.print_exc()
                         row["status"] = f"error: {type(err).__name__}: {err}"
