@@ -125,13 +125,17 @@ def run(sweep: Sweep) -> pd.DataFrame:
     rows = []
     for spec in sweep.datasets:
         data = load_data(spec)
-        for name in sweep.model_names(models):
+        for name in sweep.model_names(models, spec):
             for n_train in spec.n_train:
                 for seed in sweep.seeds:
                     info = models[name]
                     row = {"model": name, "generation": info.generation, "dataset": spec.name,
                            "n_train": n_train, "seed": seed}
                     log.info("cell %s", row)
+                    reason = info.unsupported(data)
+                    if reason:
+                        rows.append({**row, "status": f"skipped: {reason}"})
+                        continue
                     try:
                         row.update(run_cell(name, sweep.hyper.get(name, {}), data, spec, n_train, seed, sweep.budget))
                         row["status"] = "ok"

@@ -28,6 +28,8 @@ class DataSpec:
     n_val: int
     n_test: int
     n_structures: int | None = None
+    #: models for this data set only (overrides the sweep's list); None: the sweep's
+    models: tuple[str, ...] | str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,19 +41,25 @@ class Sweep:
     budget: Budget = Budget()
     hyper: dict = dataclasses.field(default_factory=dict)
 
-    def model_names(self, registered) -> list[str]:
-        """The sweep's models; ``"all"`` means every registered model."""
-        if self.models == "all":
+    def model_names(self, registered, spec: DataSpec | None = None) -> list[str]:
+        """The models of the sweep (or of data set ``spec`` when it names its own);
+        ``"all"`` means every registered model."""
+        models = spec.models if spec is not None and spec.models is not None else self.models
+        if models == "all":
             return sorted(registered)
-        unknown = set(self.models) - set(registered)
+        unknown = set(models) - set(registered)
         if unknown:
             raise ValueError(f"sweep {self.name!r} names unknown models {sorted(unknown)}; "
                              f"registered: {sorted(registered)}")
-        return list(self.models)
+        return list(models)
 
 
 def _as_tuple(value) -> tuple:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def _models(value):
+    return value if value is None or value == "all" else tuple(value)
 
 
 def load_sweep(path) -> Sweep:
@@ -63,11 +71,10 @@ def load_sweep(path) -> Sweep:
     try:
         datasets = tuple(
             DataSpec(name=d["name"], n_train=tuple(int(n) for n in _as_tuple(d["n_train"])),
-                     n_val=int(d["n_val"]), n_test=int(d["n_test"]), n_structures=d.get("n_structures"))
+                     n_val=int(d["n_val"]), n_test=int(d["n_test"]), n_structures=d.get("n_structures"),
+                     models=_models(d.get("models")))
             for d in spec["datasets"])
-        models = spec.get("models", "all")
-        return Sweep(name=spec.get("name", path.stem),
-                     models=models if models == "all" else tuple(models),
+        return Sweep(name=spec.get("name", path.stem), models=_models(spec.get("models", "all")),
                      datasets=datasets, seeds=tuple(spec.get("seeds", [0])),
                      budget=Budget(**spec.get("budget", {})), hyper=spec.get("hyper", {}))
     except (KeyError, TypeError) as err:

@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 
 import keras
+import numpy as np
 import pandas as pd
 
 GENERATIONS = ("1G", "2G", "3G", "4G", "beyond")
@@ -24,17 +25,34 @@ class ModelInfo:
     long_range: bool
     nonlocal_charge_transfer: bool
     paper: str
+    elements: tuple[int, ...] | None = None
+    periodic: bool = True
 
     @property
     def summary(self) -> str:
         return (self.cls.__doc__ or "").strip().splitlines()[0]
 
+    def unsupported(self, data) -> str | None:
+        """Why the model cannot be trained on ``data`` (a Dataset), or None when it can."""
+        if self.elements is not None:
+            missing = sorted(set(data.elements) - set(self.elements))
+            if missing:
+                return f"{self.name} supports elements {list(self.elements)} only, the data have {missing}"
+        if not self.periodic and bool(np.any(data.pbc)):
+            return f"{self.name} is for molecules; the data are periodic"
+        return None
+
 
 _REGISTRY: dict[str, ModelInfo] = {}
 
 
-def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_charge_transfer=False):
+def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_charge_transfer=False,
+             elements=None, periodic=True):
     """Class decorator: register a ``zoo.Potential`` subclass under ``name``.
+
+    ``elements`` (atomic numbers) restricts a model with a fixed parametrisation (ANI-1x:
+    H, C, N, O); ``periodic=False`` marks molecule-only models (1G). The harness skips data
+    sets a model does not support (:meth:`ModelInfo.unsupported`).
 
     Also registers the class with Keras serialisation (package ``zoo``), so
     ``keras.models.load_model`` finds it.
@@ -51,7 +69,9 @@ def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_
             raise ValueError(f"model name {name!r} is already registered by {_REGISTRY[name].cls.__name__}")
         cls = keras.saving.register_keras_serializable(package="zoo")(cls)
         _REGISTRY[name] = ModelInfo(name, cls, generation, descriptor, bool(long_range),
-                                    bool(nonlocal_charge_transfer), paper)
+                                    bool(nonlocal_charge_transfer), paper,
+                                    None if elements is None else tuple(sorted(int(z) for z in elements)),
+                                    bool(periodic))
         return cls
 
     return decorate

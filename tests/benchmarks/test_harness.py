@@ -58,3 +58,14 @@ def test_malformed_sweep_is_reported(tmp_path):
     path.write_text('name = "bad"\n[[datasets]]\nname = "x"\n')
     with pytest.raises(ValueError, match="malformed"):
         load_sweep(path)
+
+
+def test_a_data_set_may_name_its_own_models(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text('name = "two"\nmodels = "all"\n'
+                    '[[datasets]]\nname = "a"\nn_train = [4]\nn_val = 1\nn_test = 1\n'
+                    '[[datasets]]\nname = "b"\nn_train = [4]\nn_val = 1\nn_test = 1\nmodels = ["hdnnp"]\n')
+    sweep = load_sweep(path)
+    registered = {"hdnnp": None, "other": None}
+    assert sweep.model_names(registered, sweep.datasets[0]) == ["hdnnp", "other"]
+    assert sweep.model_names(registered, sweep.datasets[1]) == ["hdnnp"]

@@ -34,3 +34,15 @@ def test_available_lists_hdnnp():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model 'nope'.*hdnnp"):
         zoo.create("nope")
+
+
+def test_unsupported_names_elements_and_periodicity(cu_data, ethanol_data):
+    import dataclasses
+
+    hdnnp = zoo.registry.info("hdnnp")
+    assert hdnnp.unsupported(cu_data) is None and hdnnp.unsupported(ethanol_data) is None
+    organic = dataclasses.replace(hdnnp, name="organic", elements=(1, 6, 7, 8), periodic=False)
+    assert organic.unsupported(ethanol_data) is None
+    assert "[29]" in organic.unsupported(cu_data)
+    molecular = dataclasses.replace(hdnnp, name="molecular", periodic=False)
+    assert "periodic" in molecular.unsupported(cu_data)
