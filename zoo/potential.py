@@ -69,7 +69,8 @@ class Potential(keras.Model):
         raise NotImplementedError
 
     def adapt_inputs(self, batch: dict[str, np.ndarray]) -> None:
-        """Fit input statistics (e.g. descriptor scaling) on a featurized training sample."""
+        """Fit input statistics (e.g. descriptor scaling) on a featurized training sample: a
+        flat batch without the Jacobian values and displacements (memory)."""
 
     # --- forward ----------------------------------------------------------------------
     def call(self, inputs, training=False):
@@ -179,8 +180,7 @@ class Potential(keras.Model):
         rng = np.random.default_rng(seed)
         sample = dataset[np.sort(rng.permutation(len(dataset))[:max_structures])]
         source = self.batch_source(sample, batch_size=len(sample), cache_bytes=0)
-        inputs, _ = source.batch(np.arange(len(sample)))
-        self.adapt_inputs(inputs)
+        self.adapt_inputs(source.statistics_batch(np.arange(len(sample))))
         self.adapted.assign(1.0)
         return self
 
