@@ -108,6 +108,19 @@ def poly_cutoff(r, rc):
     return ((15.0 - 6.0 * x) * x - 10.0) * x2 * x + 1.0, -30.0 * x2 * (1.0 - x) * (1.0 - x) / rc
 
 
+def cutoff_of_kind(r, rc, kind):
+    """(f_c(r), d f_c / d r) of the cutoff with integer code ``kind`` (COS, TANH or POLY).
+
+    For kernels that are not vectorised over neighbours (where a branch per call costs
+    nothing); vectorised loops choose the kind outside the loop instead.
+    """
+    if kind == COS:
+        return cos_cutoff(r, rc)
+    if kind == TANH:
+        return tanh_cutoff(r, rc)
+    return poly_cutoff(r, rc)
+
+
 def compile_scalar(functions, jit):
     """Compile plain scalar functions that call each other by name, for one Numba target.
 
