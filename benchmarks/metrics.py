@@ -1,4 +1,4 @@
-"""Accuracy metrics: pure functions, arrays in (eV, eV/Å), dict of floats out (meV)."""
+"""Accuracy metrics: pure functions, arrays in (eV, eV/Å, e, e·Å), dict of floats out (meV, me)."""
 
 import numpy as np
 
@@ -29,6 +29,18 @@ def force_errors(predicted, reference) -> dict[str, float]:
     return {"forces_mae_mev_a": MEV * mae, "forces_rmse_mev_a": MEV * rmse}
 
 
+def charge_errors(predicted, reference) -> dict[str, float]:
+    """Partial-charge MAE and RMSE in me (milli-elementary charges). Arrays float [n_atoms], e."""
+    mae, rmse = _mae_rmse(np.asarray(predicted) - np.asarray(reference))
+    return {"charges_mae_me": MEV * mae, "charges_rmse_me": MEV * rmse}
+
+
+def dipole_errors(predicted, reference) -> dict[str, float]:
+    """Dipole-component MAE and RMSE in me·Å. Arrays float [n_structures, 3], e·Å."""
+    mae, rmse = _mae_rmse(np.asarray(predicted) - np.asarray(reference))
+    return {"dipole_mae_me_a": MEV * mae, "dipole_rmse_me_a": MEV * rmse}
+
+
 def accuracy(prediction: dict, dataset) -> dict[str, float]:
     """Every metric for which ``dataset`` has labels and ``prediction`` has outputs."""
     out = {}
@@ -36,4 +48,8 @@ def accuracy(prediction: dict, dataset) -> dict[str, float]:
         out.update(energy_errors(prediction[keys.ENERGY], dataset.labels[keys.ENERGY], dataset.n_atoms))
     if keys.FORCES in prediction and dataset.has_label(keys.FORCES):
         out.update(force_errors(prediction[keys.FORCES], dataset.labels[keys.FORCES]))
+    if keys.CHARGES in prediction and dataset.has_label(keys.CHARGES):
+        out.update(charge_errors(prediction[keys.CHARGES], dataset.labels[keys.CHARGES]))
+    if keys.DIPOLE in prediction and dataset.has_label(keys.DIPOLE):
+        out.update(dipole_errors(prediction[keys.DIPOLE], dataset.labels[keys.DIPOLE]))
     return out

@@ -23,13 +23,18 @@ def _rattled(atoms, n, stdev, seed, strain=0.0):
 
 
 def label(structures, calculator_factory):
-    """Attach reference energies and forces from a real calculator."""
+    """Attach reference energies and forces (and charges and dipole, where the calculator
+    gives them) from a real calculator."""
     from ase.calculators.singlepoint import SinglePointCalculator
+
+    from zoo import keys
 
     for a in structures:
         a.calc = calculator_factory()
-        energy, forces = a.get_potential_energy(), a.get_forces()
-        a.calc = SinglePointCalculator(a, energy=energy, forces=forces)
+        results = {keys.ENERGY: a.get_potential_energy(), keys.FORCES: a.get_forces()}
+        if keys.CHARGES in a.calc.implemented_properties:
+            results.update({keys.CHARGES: a.get_charges(), keys.DIPOLE: a.get_dipole_moment()})
+        a.calc = SinglePointCalculator(a, **results)
     return structures
 
 
@@ -42,7 +47,7 @@ def cu_atoms():
 
 @pytest.fixture(scope="session")
 def ethanol_atoms():
-    """20 rattled ethanol molecules with GFN2-xTB (tblite) labels."""
+    """20 rattled ethanol molecules with GFN2-xTB (tblite) labels: energy, forces, charges, dipole."""
     from tblite.ase import TBLite
 
     return label(_rattled(molecule("CH3CH2OH"), 20, 0.05, seed=2), lambda: TBLite(method="GFN2-xTB", verbosity=0))

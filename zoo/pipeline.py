@@ -23,6 +23,25 @@ DEFAULT_CACHE_BYTES = 1 << 30
 _STRUCTURE_LABELS = (keys.ENERGY, keys.TOTAL_CHARGE, keys.DIPOLE)
 
 
+def _positions(dataset, s: int) -> np.ndarray:
+    return dataset.positions[dataset.offsets[s]:dataset.offsets[s + 1]]
+
+
+def _total_charge(dataset, s: int) -> np.ndarray:
+    """[1]; a data set without total charges holds neutral structures."""
+    if keys.TOTAL_CHARGE not in dataset.labels:
+        return np.zeros(1)
+    charge = dataset.labels[keys.TOTAL_CHARGE][s:s + 1]
+    if not np.isfinite(charge).all():
+        raise ValueError(f"structure {s} has no total charge (NaN) but the model needs it; set it "
+                         f"(0 for neutral) in the data set")
+    return charge
+
+
+#: data-set keys a model may take as inputs, and how one structure's value is read
+_INPUTS = {keys.POSITIONS: _positions, keys.TOTAL_CHARGE: _total_charge}
+
+
 class FeatureCache:
     """Featurized inputs of single structures, kept while they fit ``max_bytes``.
 
@@ -67,13 +86,16 @@ class BatchSource:
         featurizer: the model's featurizer.
         batch_size: structures per batch (the last batch may be smaller).
         labels: label keys to put in ``y``; each must be present for every structure.
+        inputs: data-set keys the model reads besides its featurizer's output, put in ``x``:
+            ``keys.POSITIONS`` (e.g. for dipoles) or ``keys.TOTAL_CHARGE`` (0, a neutral
+            structure, where the data set does not give it).
         dtype: float dtype of the model inputs (the model's compute dtype).
         shuffle: draw a new order each epoch (seeded).
         seed: seed of the shuffling.
         cache_bytes: byte budget of the per-structure feature cache (0 disables it).
     """
 
-    def __init__(self, dataset, featurizer, batch_size: int, *, labels=(), dtype="float32",
+    def __init__(self, dataset, featurizer, batch_size: int, *, labels=(), inputs=(), dtype="float32",
                  shuffle=False, seed=0, cache_bytes=DEFAULT_CACHE_BYTES):
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive integer, received {batch_size}")
@@ -91,6 +113,10 @@ class BatchSource:
         self.featurizer = featurizer
         self.batch_size = int(batch_size)
         self.labels = tuple(labels)
+        unknown = set(inputs) - set(_INPUTS)
+        if unknown:
+            raise ValueError(f"model inputs {sorted(unknown)} cannot come from a data set; known: {list(_INPUTS)}")
+        self.inputs = tuple(inputs)
         self.dtype = np.dtype(dtype)
         self.shuffle = shuffle
         self.cache = FeatureCache(cache_bytes)
@@ -106,6 +132,8 @@ class BatchSource:
             d = self.dataset
             a, b = d.offsets[s], d.offsets[s + 1]
             item = self.featurizer.featurize(d.numbers[a:b], d.positions[a:b], d.cell[s], d.pbc[s])
+            for key in self.inputs:
+                item[key] = _INPUTS[key](d, s)
             for key in self.labels:
                 label = d.labels[key]
                 item[key] = label[s:s + 1] if key in _STRUCTURE_LABELS else label[a:b]

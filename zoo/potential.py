@@ -9,9 +9,19 @@ Jacobians, and trains with Keras: ``compile``, ``fit``, ``evaluate``, ``predict`
 :class:`zoo.data.Dataset` directly (featurized batch by batch, see :mod:`zoo.pipeline`).
 
 Loss (per batch): ``energy_weight * mean_s((E_s - E_s^ref) / n_s)^2 +
-forces_weight * mean_{a,c}(F_ac - F_ac^ref)^2`` in eV²/atom² and eV²/Å². Metrics:
+forces_weight * mean_{a,c}(F_ac - F_ac^ref)^2`` in eV²/atom² and eV²/Å², plus, for models
+that predict charges, ``charges_weight * mean_a(q_a - q_a^ref)^2`` (e²) and
+``dipole_weight * mean_{s,c}(mu_sc - mu_sc^ref)^2`` (e²Å²). Metrics:
 ``energy_mae``/``energy_rmse`` per atom (eV/atom), ``forces_mae``/``forces_rmse`` over
-Cartesian components (eV/Å), the convention of n2p2 and most NNP papers.
+Cartesian components (eV/Å), the convention of n2p2 and most NNP papers; ``charges_mae``/
+``charges_rmse`` (e) and ``dipole_mae``/``dipole_rmse`` (e·Å, over components) where the
+model predicts them and the data have them.
+
+Charge-aware models output ``keys.CHARGES`` [n_atoms] from :meth:`Potential.atomic_outputs`
+and list ``keys.TOTAL_CHARGE`` in :attr:`Potential.structure_inputs` to receive each
+structure's total charge; with ``keys.POSITIONS`` there too, the base class adds the dipole
+``sum_a q_a r_a`` (e·Å, about the origin of the coordinates, as the reference data
+define it) unless the model gives ``keys.DIPOLE`` itself.
 """
 
 from __future__ import annotations
@@ -39,17 +49,22 @@ class Potential(keras.Model):
         **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
     """
 
-    def __init__(self, featurizer, energy_weight=1.0, forces_weight=0.1, **kwargs):
+    #: data-set keys the model reads besides its featurizer's output (see zoo.pipeline)
+    structure_inputs: tuple[str, ...] = ()
+
+    def __init__(self, featurizer, energy_weight=1.0, forces_weight=0.1, charges_weight=0.0, dipole_weight=0.0,
+                 **kwargs):
         super().__init__(**kwargs)
-        if energy_weight < 0 or forces_weight < 0 or energy_weight + forces_weight == 0:
-            raise ValueError(
-                f"loss weights must be >= 0 and not both 0, received energy_weight="
-                f"{energy_weight}, forces_weight={forces_weight}"
-            )
+        weights = {"energy_weight": energy_weight, "forces_weight": forces_weight,
+                   "charges_weight": charges_weight, "dipole_weight": dipole_weight}
+        if min(weights.values()) < 0 or sum(weights.values()) == 0:
+            raise ValueError(f"loss weights must be >= 0 and not all 0, received {weights}")
         self.featurizer = featurizer
         self.elements = featurizer.elements
         self.energy_weight = float(energy_weight)
         self.forces_weight = float(forces_weight)
+        self.charges_weight = float(charges_weight)
+        self.dipole_weight = float(dipole_weight)
         n = len(self.elements)
         self.element_energy = self.add_weight(shape=(n,), initializer="zeros", trainable=False, name="element_energy")
         self.energy_scale = self.add_weight(shape=(), initializer="ones", trainable=False, name="energy_scale")
@@ -60,6 +75,10 @@ class Potential(keras.Model):
                           keras.metrics.RootMeanSquaredError(name="energy_rmse")),
             keys.FORCES: (keras.metrics.MeanAbsoluteError(name="forces_mae"),
                           keras.metrics.RootMeanSquaredError(name="forces_rmse")),
+            keys.CHARGES: (keras.metrics.MeanAbsoluteError(name="charges_mae"),
+                           keras.metrics.RootMeanSquaredError(name="charges_rmse")),
+            keys.DIPOLE: (keras.metrics.MeanAbsoluteError(name="dipole_mae"),
+                          keras.metrics.RootMeanSquaredError(name="dipole_rmse")),
         }
 
     # --- what subclasses implement ----------------------------------------------------
@@ -80,6 +99,9 @@ class Potential(keras.Model):
         out[keys.ATOMIC_ENERGIES] = atomic
         n_structures = tf.shape(inputs[keys.N_ATOMS])[0]
         out[keys.ENERGY] = tf.math.unsorted_segment_sum(atomic, inputs[keys.STRUCTURE], n_structures)
+        if keys.CHARGES in out and keys.DIPOLE not in out and keys.POSITIONS in inputs:
+            out[keys.DIPOLE] = tf.math.unsorted_segment_sum(
+                out[keys.CHARGES][:, None] * inputs[keys.POSITIONS], inputs[keys.STRUCTURE], n_structures)
         return out
 
     def energy_and_forces(self, inputs, training=False) -> dict:
@@ -104,7 +126,8 @@ class Potential(keras.Model):
     @property
     def loss_labels(self) -> tuple[str, ...]:
         """The labels the loss needs (those with a positive weight)."""
-        weights = {keys.ENERGY: self.energy_weight, keys.FORCES: self.forces_weight}
+        weights = {keys.ENERGY: self.energy_weight, keys.FORCES: self.forces_weight,
+                   keys.CHARGES: self.charges_weight, keys.DIPOLE: self.dipole_weight}
         return tuple(k for k, w in weights.items() if w > 0)
 
     def potential_loss(self, inputs, labels, out):
@@ -115,6 +138,11 @@ class Potential(keras.Model):
             loss += self.energy_weight * tf.reduce_mean(tf.square(per_atom))
         if keys.FORCES in labels:
             loss += self.forces_weight * tf.reduce_mean(tf.square(out[keys.FORCES] - labels[keys.FORCES]))
+        for key, weight in ((keys.CHARGES, self.charges_weight), (keys.DIPOLE, self.dipole_weight)):
+            if key in labels and weight > 0:
+                if key not in out:
+                    raise ValueError(f"{type(self).__name__} does not predict {key!r}; set {key}_weight=0")
+                loss += weight * tf.reduce_mean(tf.square(out[key] - labels[key]))
         return loss
 
     def train_step(self, data):
@@ -144,7 +172,7 @@ class Potential(keras.Model):
         self.loss_tracker.update_state(loss)
         results = {"loss": self.loss_tracker.result()}
         for key, metrics in self.label_metrics.items():
-            if key not in labels:
+            if key not in labels or key not in out:
                 continue
             true, pred = labels[key], out[key]
             if key == keys.ENERGY:  # energy metrics are per atom
@@ -188,7 +216,8 @@ class Potential(keras.Model):
     def batch_source(self, dataset, batch_size, labels=(), shuffle=False, seed=0,
                      cache_bytes=DEFAULT_CACHE_BYTES) -> BatchSource:
         """Flat batches of ``dataset`` for this model (see :class:`zoo.pipeline.BatchSource`)."""
-        return BatchSource(dataset, self.featurizer, batch_size, labels=labels, dtype=self.compute_dtype,
+        return BatchSource(dataset, self.featurizer, batch_size, labels=labels, inputs=self.structure_inputs,
+                           dtype=self.compute_dtype,
                            shuffle=shuffle, seed=seed, cache_bytes=cache_bytes)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, shuffle=True,
@@ -254,7 +283,8 @@ class Potential(keras.Model):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,
                 "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
-                "energy_weight": self.energy_weight, "forces_weight": self.forces_weight}
+                "energy_weight": self.energy_weight, "forces_weight": self.forces_weight,
+                "charges_weight": self.charges_weight, "dipole_weight": self.dipole_weight}
 
     @classmethod
     def from_config(cls, config):

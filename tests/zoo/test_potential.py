@@ -7,6 +7,7 @@ import pytest
 import zoo
 from zoo import keys
 from zoo.batch import collate
+from zoo.models.hdnnp import HDNNP
 
 
 def small_hdnnp(data, **kwargs):
@@ -131,3 +132,55 @@ def test_atoms_too_close_are_rejected(cu_atoms):
 def test_bad_loss_weights(weights, cu_data):
     with pytest.raises(ValueError, match="loss weights"):
         small_hdnnp(cu_data, **weights)
+
+
+class ChargedHDNNP(HDNNP):
+    """A test-only charge model: per-atom charges linear in the scaled ACSFs, shifted so that
+    they add up to each structure's total charge."""
+
+    structure_inputs = (keys.TOTAL_CHARGE, keys.POSITIONS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.charge_layer = keras.layers.Dense(1, dtype=self.dtype_policy, name="charge")
+        self.charge_layer.build((None, self.featurizer.n_features))
+
+    def atomic_outputs(self, inputs, training=False):
+        import tensorflow as tf
+
+        out = super().atomic_outputs(inputs, training)
+        raw = tf.squeeze(self.charge_layer(inputs[keys.DESCRIPTORS] / 10.0), -1)
+        structure, n = inputs[keys.STRUCTURE], tf.shape(inputs[keys.N_ATOMS])[0]
+        excess = tf.math.unsorted_segment_sum(raw, structure, n) - inputs[keys.TOTAL_CHARGE]
+        out[keys.CHARGES] = raw - tf.gather(excess / tf.cast(inputs[keys.N_ATOMS], raw.dtype), structure)
+        return out
+
+
+def test_charges_and_dipole_train_and_are_reported(ethanol_data):
+    model = ChargedHDNNP(elements=ethanol_data.elements, cutoff=4.5, hidden=(8,), charges_weight=10.0,
+                         dipole_weight=1.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(ethanol_data, epochs=10, batch_size=5, verbose=0).history
+    assert {"charges_rmse", "dipole_rmse", "charges_mae", "dipole_mae"} <= set(history)
+    assert history["charges_rmse"][-1] < history["charges_rmse"][0]
+    pred = model.predict(ethanol_data[:3], verbose=0)
+    d = ethanol_data[:3]
+    np.testing.assert_allclose(np.add.reduceat(pred[keys.CHARGES], d.offsets[:-1]), 0.0, atol=1e-5)
+    expected = np.add.reduceat(pred[keys.CHARGES][:, None] * d.positions, d.offsets[:-1])
+    np.testing.assert_allclose(pred[keys.DIPOLE], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_total_charge_reaches_the_model(ethanol_data):
+    charged = ethanol_data[:2]
+    charged.labels[keys.TOTAL_CHARGE] = np.array([1.0, -1.0])
+    model = ChargedHDNNP(elements=charged.elements, cutoff=4.5, hidden=(8,))
+    model.adapt(charged)
+    q = model.predict(charged, verbose=0)[keys.CHARGES]
+    np.testing.assert_allclose(np.add.reduceat(q, charged.offsets[:-1]), [1.0, -1.0], atol=1e-5)
+
+
+def test_a_charge_loss_needs_a_charge_model(ethanol_data):
+    model = small_hdnnp(ethanol_data, charges_weight=1.0)
+    model.compile()
+    with pytest.raises(ValueError, match="does not predict 'charges'"):
+        model.fit(ethanol_data[:4], epochs=1, verbose=0)

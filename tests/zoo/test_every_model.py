@@ -1,0 +1,105 @@
+"""Generic checks that every registered model must pass.
+
+Each registered model needs an entry in :data:`SMALL` (small hyper-parameters so a check
+runs in seconds); a model without one fails :func:`test_every_registered_model_has_small_settings`.
+Method-specific behaviour is tested in each model's own test file.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo import keys
+from zoo.batch import collate
+
+#: registry name -> small hyper-parameters (besides ``elements``)
+SMALL = {
+    "hdnnp": dict(cutoff=4.5, hidden=(10, 10)),
+}
+
+#: registry name -> the conftest fixture of its natural test data (default: both)
+DATA = {}
+
+
+def cases():
+    for name in sorted(SMALL):
+        for fixture in DATA.get(name, ("cu_data", "ethanol_data")):
+            yield pytest.param(name, fixture, id=f"{name}-{fixture}")
+
+
+def small_model(name, data, **kwargs):
+    return zoo.create(name, elements=data.elements, **SMALL[name], **kwargs)
+
+
+def inputs_of(model, data, indices):
+    x, _ = model.batch_source(data[list(indices)], batch_size=len(indices)).batch(np.arange(len(indices)))
+    return x
+
+
+def energy_at(model, data, s, positions):
+    """Energy of structure ``s`` of ``data`` with its positions replaced."""
+    d = data[[s]]
+    d.positions[:] = positions
+    return float(model(inputs_of(model, d, [0]))[keys.ENERGY][0])
+
+
+def test_every_registered_model_has_small_settings():
+    missing = sorted(set(zoo.registry.registered()) - set(SMALL))
+    assert not missing, f"add SMALL entries for {missing} in tests/zoo/test_every_model.py"
+
+
+@pytest.mark.parametrize("name, fixture", cases())
+def test_forces_are_minus_the_energy_gradient(name, fixture, request):
+    data = request.getfixturevalue(fixture)
+    model = small_model(name, data, dtype="float64")
+    model.adapt(data)
+    positions = data[[1]].positions.copy()
+    forces = model.energy_and_forces(inputs_of(model, data, [1]))[keys.FORCES].numpy()
+    h = 1e-5
+    rng = np.random.default_rng(0)
+    for atom in rng.choice(len(positions), size=min(4, len(positions)), replace=False):
+        for c in range(3):
+            plus, minus = positions.copy(), positions.copy()
+            plus[atom, c] += h
+            minus[atom, c] -= h
+            numeric = -(energy_at(model, data, 1, plus) - energy_at(model, data, 1, minus)) / (2 * h)
+            assert forces[atom, c] == pytest.approx(numeric, rel=1e-5, abs=1e-7), (atom, c)
+
+
+@pytest.mark.parametrize("name, fixture", cases())
+def test_batch_of_copies_equals_single_structures(name, fixture, request):
+    data = request.getfixturevalue(fixture)
+    model = small_model(name, data, dtype="float64")
+    model.adapt(data)
+    single = model.energy_and_forces(inputs_of(model, data, [2]))
+    double = model.energy_and_forces(inputs_of(model, data, [2, 2]))
+    np.testing.assert_allclose(double[keys.ENERGY].numpy(), np.repeat(single[keys.ENERGY].numpy(), 2), rtol=1e-10)
+    np.testing.assert_allclose(double[keys.FORCES].numpy(), np.concatenate([single[keys.FORCES].numpy()] * 2),
+                               rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name, fixture", cases())
+def test_fit_lowers_the_loss(name, fixture, request):
+    data = request.getfixturevalue(fixture)
+    keras.utils.set_random_seed(0)
+    model = small_model(name, data)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    loss = model.fit(data, epochs=8, batch_size=5, verbose=0).history["loss"]
+    assert np.all(np.isfinite(loss)) and loss[-1] < 0.7 * loss[0], loss
+
+
+@pytest.mark.parametrize("name, fixture", cases())
+def test_save_and_load_give_identical_predictions(name, fixture, request, tmp_path):
+    data = request.getfixturevalue(fixture)
+    model = small_model(name, data)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(data[:6], epochs=1, batch_size=3, verbose=0)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(model)
+    before, after = model.predict(data[:4], verbose=0), loaded.predict(data[:4], verbose=0)
+    assert set(before) == set(after)
+    for key in before:
+        np.testing.assert_array_equal(np.asarray(before[key]), np.asarray(after[key]), err_msg=key)
