@@ -5,7 +5,7 @@ import logging
 import sys
 
 from benchmarks.report import comparison_table
-from benchmarks.runner import run, write_results
+from benchmarks.runner import is_success, run, sweep_folder, write_results
 from benchmarks.sweep import load_sweep
 
 
@@ -15,16 +15,21 @@ def main(argv=None) -> int:
     run_cmd = commands.add_parser("run", help="run a sweep and print the comparison table")
     run_cmd.add_argument("sweep", help="sweep TOML file")
     run_cmd.add_argument("--out", default="results", help="output folder (default: results)")
+    run_cmd.add_argument("--fresh", action="store_true", help="run every cell again instead of resuming")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     sweep = load_sweep(args.sweep)
-    results = run(sweep)
+    folder = sweep_folder(sweep, args.out)
+    if args.fresh and (folder / "cells").is_dir():
+        for stored in (folder / "cells").glob("*.json"):
+            stored.unlink()
+    results = run(sweep, folder)
     folder = write_results(results, sweep, args.out)
     with_pd_options = comparison_table(results).to_string(index=False, float_format=lambda v: f"{v:.2f}")
     print(with_pd_options)
     print(f"\nwritten: {folder / 'results.csv'}, {folder / 'report.md'}")
-    return 0 if (results["status"] == "ok").all() else 1
+    return 0 if results["status"].map(is_success).all() else 1
 
 
 if __name__ == "__main__":

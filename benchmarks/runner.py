@@ -1,11 +1,18 @@
 """Run a sweep: each cell featurizes, fits under the shared budget, evaluates and times.
 
 Cells run one after another in this process (one TF runtime, comparable timings).
-A failing cell is recorded with its error and does not stop the sweep.
+A failing cell is recorded with its error and does not stop the sweep. With a results
+folder, every finished cell is stored as ``cells/<key>.json`` the moment it ends, and a
+re-run of the same sweep takes finished cells from there instead of running them again
+(the key covers model, data set, size, seed, hyper-parameters and budget, so changing any
+of them runs the cell anew; failed cells are always retried).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import time
 import traceback
@@ -119,22 +126,56 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
     }
 
 
-def run(sweep: Sweep) -> pd.DataFrame:
-    """Run every cell of ``sweep``; one row per cell (``status`` says ok or the error)."""
+def cell_key(row: dict, hyper: dict, spec: DataSpec, budget: Budget) -> str:
+    """File-name-safe identity of a cell: readable prefix plus a hash of everything that
+    changes its result."""
+    identity = json.dumps({"row": row, "hyper": hyper, "data": dataclasses.asdict(spec),
+                           "budget": dataclasses.asdict(budget)}, sort_keys=True, default=str)
+    digest = hashlib.sha1(identity.encode()).hexdigest()[:10]
+    return f"{row['model']}-{Path(row['dataset']).stem}-n{row['n_train']}-s{row['seed']}-{digest}"
+
+
+def finished_cell(cells: Path | None, key: str) -> dict | None:
+    """The stored row of a cell that ended (ok or skipped), or None."""
+    path = cells / f"{key}.json" if cells else None
+    if path is None or not path.is_file():
+        return None
+    row = json.loads(path.read_text())
+    return row if not str(row.get("status", "")).startswith("error") else None
+
+
+def is_success(status: str) -> bool:
+    """A cell that ran, or that was skipped because the model does not apply to the data."""
+    return status == "ok" or status.startswith("skipped")
+
+
+def run(sweep: Sweep, folder: Path | None = None) -> pd.DataFrame:
+    """Run every cell of ``sweep``; one row per cell (``status`` says ok, skipped or the
+    error). With ``folder``, finished cells are stored there and reused on a re-run."""
     models = zoo.registry.registered()
+    cells = Path(folder) / "cells" if folder is not None else None
+    if cells is not None:
+        cells.mkdir(parents=True, exist_ok=True)
     rows = []
     for spec in sweep.datasets:
-        data = load_data(spec)
+        data = None
         for name in sweep.model_names(models, spec):
             for n_train in spec.n_train:
                 for seed in sweep.seeds:
                     info = models[name]
                     row = {"model": name, "generation": info.generation, "dataset": spec.name,
                            "n_train": n_train, "seed": seed}
+                    key = cell_key(row, sweep.hyper.get(name, {}), spec, sweep.budget)
+                    done = finished_cell(cells, key)
+                    if done is not None:
+                        log.info("cell %s: finished before (%s)", key, done["status"])
+                        rows.append(done)
+                        continue
                     log.info("cell %s", row)
+                    data = data if data is not None else load_data(spec)
                     reason = info.unsupported(data)
                     if reason:
-                        rows.append({**row, "status": f"skipped: {reason}"})
+                        rows.append(store_cell(cells, key, {**row, "status": f"skipped: {reason}"}))
                         continue
                     try:
                         row.update(run_cell(name, sweep.hyper.get(name, {}), data, spec, n_train, seed, sweep.budget))
@@ -145,15 +186,28 @@ def run(sweep: Sweep) -> pd.DataFrame:
                     except Exception as err:  # a failing cell is a result, not the end of the sweep
                         traceback.print_exc()
                         row["status"] = f"error: {type(err).__name__}: {err}"
-                    rows.append(row)
+                    rows.append(store_cell(cells, key, row))
     return pd.DataFrame(rows)
+
+
+def store_cell(cells: Path | None, key: str, row: dict) -> dict:
+    """Write a finished cell's row (atomically: a killed sweep leaves no half file)."""
+    if cells is not None:
+        tmp = cells / f".{key}.tmp"
+        tmp.write_text(json.dumps(row, default=float))
+        tmp.replace(cells / f"{key}.json")
+    return row
+
+
+def sweep_folder(sweep: Sweep, out_dir) -> Path:
+    return Path(out_dir) / sweep.name
 
 
 def write_results(results: pd.DataFrame, sweep: Sweep, out_dir: Path) -> Path:
     """results.csv and report.md under ``out_dir/<sweep name>``; returns that folder."""
     from benchmarks.report import write_report
 
-    folder = Path(out_dir) / sweep.name
+    folder = sweep_folder(sweep, out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     results.to_csv(folder / "results.csv", index=False)
     write_report(results, sweep, folder / "report.md")

@@ -28,6 +28,11 @@ hidden = [8]
 
 
 def test_cli_runs_a_sweep_and_writes_results(tmp_path, cu_data, capsys):
+    run_tiny_sweep(tmp_path, cu_data, capsys)
+
+
+def run_tiny_sweep(tmp_path, cu_data, capsys):
+    """Run the tiny sweep through the CLI, check its outputs; returns (sweep file, results)."""
     data_path = tmp_path / "cu.extxyz"
     cu_data.write(data_path)
     sweep_path = tmp_path / "tiny.toml"
@@ -42,6 +47,24 @@ def test_cli_runs_a_sweep_and_writes_results(tmp_path, cu_data, capsys):
     report = (tmp_path / "results" / "tiny" / "report.md").read_text()
     assert "| hdnnp |" in report and "F RMSE (meV/Å)" in report
     assert "hdnnp" in capsys.readouterr().out
+    return sweep_path, results
+
+
+def test_a_second_run_resumes_from_the_stored_cells(tmp_path, cu_data, capsys, monkeypatch):
+    import benchmarks.runner
+
+    sweep_path, first = run_tiny_sweep(tmp_path, cu_data, capsys)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a finished cell ran again")
+
+    monkeypatch.setattr(benchmarks.runner, "run_cell", must_not_run)
+    assert main(["run", str(sweep_path), "--out", str(tmp_path / "results")]) == 0
+    again = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv")
+    pd.testing.assert_frame_equal(first, again)
+    # --fresh runs it again (here: into the patched run_cell, recorded as an error cell)
+    assert main(["run", str(sweep_path), "--out", str(tmp_path / "results"), "--fresh"]) == 1
+    assert pd.read_csv(tmp_path / "results" / "tiny" / "results.csv").iloc[0]["status"].startswith("error")
 
 
 def test_metrics_are_per_atom_and_per_component():
