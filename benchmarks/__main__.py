@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks run benchmarks/sweeps/quick.toml [--out results]``."""
+"""Command line: ``python -m benchmarks run SWEEP.toml [--out results] [--scheduler ADDRESS] [--workers N] [--fresh]``."""
 
 import argparse
 import logging
@@ -16,6 +16,10 @@ def main(argv=None) -> int:
     run_cmd.add_argument("sweep", help="sweep TOML file")
     run_cmd.add_argument("--out", default="results", help="output folder (default: results)")
     run_cmd.add_argument("--fresh", action="store_true", help="run every cell again instead of resuming")
+    run_cmd.add_argument("--scheduler", default=None,
+                         help="address of a running dask scheduler (default: a LocalCluster on this machine)")
+    run_cmd.add_argument("--workers", type=int, default=None,
+                         help="LocalCluster workers (default: cores // threads of the sweep); 0: run in this process")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -24,7 +28,7 @@ def main(argv=None) -> int:
     if args.fresh and (folder / "cells").is_dir():
         for stored in (folder / "cells").glob("*.json"):
             stored.unlink()
-    results = run(sweep, folder)
+    results = run(sweep, folder, scheduler=args.scheduler, workers=args.workers)
     folder = write_results(results, sweep, args.out)
     with_pd_options = comparison_table(results).to_string(index=False, float_format=lambda v: f"{v:.2f}")
     print(with_pd_options)

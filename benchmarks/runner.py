@@ -11,6 +11,7 @@ of them runs the cell anew; failed cells are always retried).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -149,45 +150,81 @@ def is_success(status: str) -> bool:
     return status == "ok" or status.startswith("skipped")
 
 
-def run(sweep: Sweep, folder: Path | None = None) -> pd.DataFrame:
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One model × data set × training size × seed of a sweep, with what it needs to run."""
+
+    row: dict  # model, generation, dataset, n_train, seed: the first columns of its result row
+    hyper: dict
+    spec: DataSpec
+    budget: Budget
+
+    @property
+    def key(self) -> str:
+        return cell_key(self.row, self.hyper, self.spec, self.budget)
+
+
+def plan(sweep: Sweep, models: dict) -> list[Cell]:
+    """Every cell of ``sweep``, data set by data set."""
+    return [Cell({"model": name, "generation": models[name].generation, "dataset": spec.name,
+                  "n_train": n_train, "seed": seed}, sweep.hyper.get(name, {}), spec, sweep.budget)
+            for spec in sweep.datasets for name in sweep.model_names(models, spec)
+            for n_train in spec.n_train for seed in sweep.seeds]
+
+
+@functools.lru_cache(maxsize=4)
+def cached_data(spec: DataSpec):
+    """Data sets loaded once per process (a worker runs many cells of one data set)."""
+    return load_data(spec)
+
+
+def execute(cell: Cell, cells: Path | None = None) -> dict:
+    """Run one cell (in this process or on a worker) and store its row; never raises."""
+    row = dict(cell.row)
+    info = zoo.registry.info(row["model"])
+    try:
+        data = cached_data(cell.spec)
+        reason = info.unsupported(data)
+        if reason:
+            return store_cell(cells, cell.key, {**row, "status": f"skipped: {reason}"})
+        row.update(run_cell(row["model"], cell.hyper, data, cell.spec, row["n_train"], row["seed"], cell.budget))
+        row["status"] = "ok"
+        log.info("done %s/%s: E %.2f meV/atom, F %.1f meV/Å, %d epochs in %.0f s", row["model"], row["dataset"],
+                 row["energy_rmse_mev_atom"], row["forces_rmse_mev_a"], row["epochs"], row["train_seconds"])
+    except Exception as err:  # a failing cell is a result, not the end of the sweep
+        traceback.print_exc()
+        row["status"] = f"error: {type(err).__name__}: {err}"
+    return store_cell(cells, cell.key, row)
+
+
+def run(sweep: Sweep, folder: Path | None = None, scheduler: str | None = None,
+        workers: int | None = None) -> pd.DataFrame:
     """Run every cell of ``sweep``; one row per cell (``status`` says ok, skipped or the
-    error). With ``folder``, finished cells are stored there and reused on a re-run."""
-    models = zoo.registry.registered()
+    error), in the sweep's order.
+
+    Args:
+        sweep: the sweep.
+        folder: where finished cells are stored and reused on a re-run (None: nowhere).
+        scheduler: address of a running dask scheduler (e.g. from dask-jobqueue) to run the
+            cells on; None: a LocalCluster (see :mod:`benchmarks.cluster`).
+        workers: LocalCluster workers (default: cores // sweep.threads); 0 runs the cells
+            one after another in this process, without dask.
+    """
+    from benchmarks.cluster import run_cells
+
     cells = Path(folder) / "cells" if folder is not None else None
     if cells is not None:
         cells.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for spec in sweep.datasets:
-        data = None
-        for name in sweep.model_names(models, spec):
-            for n_train in spec.n_train:
-                for seed in sweep.seeds:
-                    info = models[name]
-                    row = {"model": name, "generation": info.generation, "dataset": spec.name,
-                           "n_train": n_train, "seed": seed}
-                    key = cell_key(row, sweep.hyper.get(name, {}), spec, sweep.budget)
-                    done = finished_cell(cells, key)
-                    if done is not None:
-                        log.info("cell %s: finished before (%s)", key, done["status"])
-                        rows.append(done)
-                        continue
-                    log.info("cell %s", row)
-                    data = data if data is not None else load_data(spec)
-                    reason = info.unsupported(data)
-                    if reason:
-                        rows.append(store_cell(cells, key, {**row, "status": f"skipped: {reason}"}))
-                        continue
-                    try:
-                        row.update(run_cell(name, sweep.hyper.get(name, {}), data, spec, n_train, seed, sweep.budget))
-                        row["status"] = "ok"
-                        log.info("done %s/%s: E %.2f meV/atom, F %.1f meV/Å, %d epochs in %.0f s", name, spec.name,
-                                 row["energy_rmse_mev_atom"], row["forces_rmse_mev_a"], row["epochs"],
-                                 row["train_seconds"])
-                    except Exception as err:  # a failing cell is a result, not the end of the sweep
-                        traceback.print_exc()
-                        row["status"] = f"error: {type(err).__name__}: {err}"
-                    rows.append(store_cell(cells, key, row))
-    return pd.DataFrame(rows)
+    todo = plan(sweep, zoo.registry.registered())
+    done = {c.key: finished_cell(cells, c.key) for c in todo}
+    for key, row in done.items():
+        if row is not None:
+            log.info("cell %s finished before (%s)", key, row["status"])
+    pending = [c for c in todo if done[c.key] is None]
+    for cell in pending:  # generate reference sets once, here, before workers read the cache
+        cached_data(cell.spec)
+    done.update(run_cells(pending, cells, sweep.threads, scheduler, workers))
+    return pd.DataFrame([done[c.key] for c in todo])
 
 
 def store_cell(cells: Path | None, key: str, row: dict) -> dict:

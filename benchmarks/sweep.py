@@ -40,6 +40,8 @@ class Sweep:
     seeds: tuple[int, ...] = (0,)
     budget: Budget = Budget()
     hyper: dict = dataclasses.field(default_factory=dict)
+    #: cores one cell uses (TensorFlow and Numba threads of its worker)
+    threads: int = 2
 
     def model_names(self, registered, spec: DataSpec | None = None) -> list[str]:
         """The models of the sweep (or of data set ``spec`` when it names its own);
@@ -76,6 +78,7 @@ def load_sweep(path) -> Sweep:
             for d in spec["datasets"])
         return Sweep(name=spec.get("name", path.stem), models=_models(spec.get("models", "all")),
                      datasets=datasets, seeds=tuple(spec.get("seeds", [0])),
-                     budget=Budget(**spec.get("budget", {})), hyper=spec.get("hyper", {}))
+                     budget=Budget(**spec.get("budget", {})), hyper=spec.get("hyper", {}),
+                     threads=int(spec.get("threads", 2)))
     except (KeyError, TypeError) as err:
         raise ValueError(f"sweep file {path} is malformed ({err!r}); see benchmarks/sweeps/quick.toml") from err

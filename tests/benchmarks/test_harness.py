@@ -1,5 +1,7 @@
 """The harness end to end on a tiny sweep, plus its pure parts."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,7 +65,7 @@ def test_a_second_run_resumes_from_the_stored_cells(tmp_path, cu_data, capsys, m
     again = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv")
     pd.testing.assert_frame_equal(first, again)
     # --fresh runs it again (here: into the patched run_cell, recorded as an error cell)
-    assert main(["run", str(sweep_path), "--out", str(tmp_path / "results"), "--fresh"]) == 1
+    assert main(["run", str(sweep_path), "--out", str(tmp_path / "results"), "--fresh", "--workers", "0"]) == 1
     assert pd.read_csv(tmp_path / "results" / "tiny" / "results.csv").iloc[0]["status"].startswith("error")
 
 
@@ -92,3 +94,51 @@ def test_a_data_set_may_name_its_own_models(tmp_path):
     registered = {"hdnnp": None, "other": None}
     assert sweep.model_names(registered, sweep.datasets[0]) == ["hdnnp", "other"]
     assert sweep.model_names(registered, sweep.datasets[1]) == ["hdnnp"]
+
+
+@pytest.fixture()
+def dask_cluster_by_hand(tmp_path):
+    """A ``dask scheduler`` and one ``dask worker`` started as separate processes on
+    localhost, as a user would start them (or dask-jobqueue would on a cluster)."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    dask = shutil.which("dask", path=str(Path(sys.executable).parent))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    logs = open(tmp_path / "dask.log", "w")
+    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], stdout=logs, stderr=logs)
+    worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
+                              stdout=logs, stderr=logs)
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        logs.close()
+        time.sleep(0.1)
+
+
+def test_cells_run_on_a_scheduler_started_by_hand(tmp_path, cu_data, dask_cluster_by_hand):
+    data_path = tmp_path / "cu.extxyz"
+    cu_data.write(data_path)
+    sweep_path = tmp_path / "tiny.toml"
+    sweep_path.write_text(SWEEP.format(path=data_path).replace("epochs = 3", "epochs = 1"))
+    assert main(["run", str(sweep_path), "--out", str(tmp_path / "results"),
+                 "--scheduler", dask_cluster_by_hand]) == 0
+    row = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv").iloc[0]
+    assert row["status"] == "ok" and row["epochs"] == 1
