@@ -13,8 +13,14 @@ and gets the D2 forces from the same contraction as every other input. ``s6`` is
 parameter (PhysNet and TensorMol-like models may scale a unit-s6 term by a learned factor).
 
 The truncation at ``cutoff`` is abrupt (as in most D2 codes); at the default 15 Å the
-energy of a C-C pair there is 3e-7 eV, and the resulting force discontinuity is of the
+energy of a C-C pair there is 1.2e-6 eV (s6 = 0.75), and the resulting force discontinuity is of the
 same order.
+
+Cost: O(n_pairs) time and memory from the neighbour list (n + n_pairs Jacobian blocks of
+3 + 3 floats): linear in the number of atoms at fixed density, but the long default cutoff
+makes the pair count large in condensed phases (about 1400 neighbours per atom at the
+density of liquid water within 15 Å, ~100 kB of Jacobian per atom in float64); lower
+``cutoff`` for large cells (a C-C pair at 10 Å still has 1.4e-5 eV).
 
 Tables (H to Xe), :data:`C6` in J nm^6 mol^-1 and :data:`R0` in Å, from Table 1 of
 Grimme 2006 (the per-element values given there; Sc-Zn and Y-Cd share one value per row);

@@ -37,8 +37,15 @@ TOTAL_CHARGE = "total_charge"
 DIPOLE = "dipole"
 #: float [n_structures, 6], eV/Å³, Voigt order xx yy zz yz xz xy
 STRESS = "stress"
+#: float, eV, ASE's free energy (equals ENERGY: the models have no electronic entropy)
+FREE_ENERGY = "free_energy"
+#: key of the total charge (e) in ``ase.Atoms.info`` as ASE writes it (TOTAL_CHARGE is read too)
+ASE_INFO_CHARGE = "charge"
 #: float [n_atoms], eV, per-atom energy contributions (model output)
 ATOMIC_ENERGIES = "atomic_energies"
+#: float [n_atoms], eV, atomic energy terms of fixed physical form (electrostatics,
+#: dispersion) that a model outputs in eV: added after the energy scale and baseline
+PHYSICAL_ENERGIES = "physical_energies"
 
 #: the labels a data set may carry, in a fixed order
 LABELS = (ENERGY, FORCES, CHARGES, TOTAL_CHARGE, DIPOLE)
@@ -80,3 +87,252 @@ OFFSET_BY = {
     DESCRIPTORS_JACOBIAN.item: DESCRIPTORS,
     DESCRIPTORS_JACOBIAN.atom: ELEMENT,
 }
+
+# --- DPMD, DeepPot-SE and EANN inputs (review section 3.2) --------------------------------
+#: float [n_atoms * n_slots, 4], DPMD local-frame slot rows (1/Å, 1/Å, 1/Å, 1/Å): row
+#: ``atom * n_slots + slot`` = (1/R, x/R², y/R², z/R²); zeros for empty slots
+DPMD_SLOTS = "dpmd_slots"
+#: Jacobian of DPMD_SLOTS
+DPMD_JACOBIAN = JacobianKeys(
+    values=DPMD_SLOTS,
+    item="dpmd_jac_item",
+    atom="dpmd_jac_atom",
+    value="dpmd_jac_value",
+    displacement="dpmd_jac_displacement",
+)
+#: float [n_rows, 4], DeepPot-SE environment-matrix rows (s, s x/r, s y/r, s z/r) in 1/Å,
+#: one per filled neighbour slot (no padding)
+ENV_MATRIX = "env_matrix"
+#: int [n_rows], centre atom of each environment-matrix row (offset into the batch)
+ENV_MATRIX_CENTRE = "env_matrix_centre"
+#: int [n_rows], element index (into the model's elements) of the row's neighbour
+ENV_MATRIX_NEIGHBOR_ELEMENT = "env_matrix_neighbor_element"
+#: int [n_rows], slot of the row in the centre's padded matrix (element-major, nearest first)
+ENV_MATRIX_SLOT = "env_matrix_slot"
+#: Jacobian of ENV_MATRIX
+ENV_MATRIX_JACOBIAN = JacobianKeys(
+    values=ENV_MATRIX,
+    item="env_matrix_jac_item",
+    atom="env_matrix_jac_atom",
+    value="env_matrix_jac_value",
+    displacement="env_matrix_jac_displacement",
+)
+#: float [n_pairs, K], EANN Gaussian-type orbitals x^lx y^ly z^lz exp(-α (r - r_s)²) f_c(r)
+#: of each neighbour entry (Å^L)
+GTO = "gto"
+#: int [n_pairs], centre atom of each orbital row (offset into the batch)
+GTO_CENTRE = "gto_centre"
+#: int [n_pairs], element index (into the model's elements) of the row's neighbour
+GTO_NEIGHBOR_ELEMENT = "gto_neighbor_element"
+#: Jacobian of GTO
+GTO_JACOBIAN = JacobianKeys(
+    values=GTO,
+    item="gto_jac_item",
+    atom="gto_jac_atom",
+    value="gto_jac_value",
+    displacement="gto_jac_displacement",
+)
+OFFSET_BY.update({
+    DPMD_JACOBIAN.item: DPMD_SLOTS,
+    DPMD_JACOBIAN.atom: ELEMENT,
+    ENV_MATRIX_CENTRE: ELEMENT,
+    ENV_MATRIX_JACOBIAN.item: ENV_MATRIX,
+    ENV_MATRIX_JACOBIAN.atom: ELEMENT,
+    GTO_CENTRE: ELEMENT,
+    GTO_JACOBIAN.item: GTO,
+    GTO_JACOBIAN.atom: ELEMENT,
+})
+
+# --- electrostatics and dispersion (review section 4) -------------------------------------
+#: float [n_entries, 1], eV/e², Coulomb matrix entries A_ij, i <= j, of each structure
+#: (upper triangle, row-major; descriptors.coulomb), so that E_elec = Σ_e w_e q_i q_j A_e
+#: with w = 1 off the diagonal and 1/2 on it
+COULOMB_MATRIX = "coulomb_matrix"
+#: int [n_entries], first atom i of each Coulomb matrix entry (offset into the batch)
+COULOMB_I = "coulomb_i"
+#: int [n_entries], second atom j >= i of each Coulomb matrix entry (offset into the batch)
+COULOMB_J = "coulomb_j"
+#: Jacobian of COULOMB_MATRIX
+COULOMB_JACOBIAN = JacobianKeys(
+    values=COULOMB_MATRIX,
+    item="coulomb_jac_item",
+    atom="coulomb_jac_atom",
+    value="coulomb_jac_value",
+    displacement="coulomb_jac_displacement",
+)
+#: float [n_atoms, 1], eV, Grimme D2 dispersion energy per atom (s6 = 1)
+D2_ENERGIES = "d2_energies"
+#: Jacobian of D2_ENERGIES
+D2_JACOBIAN = JacobianKeys(
+    values=D2_ENERGIES,
+    item="d2_jac_item",
+    atom="d2_jac_atom",
+    value="d2_jac_value",
+    displacement="d2_jac_displacement",
+)
+OFFSET_BY.update({
+    COULOMB_I: ELEMENT,
+    COULOMB_J: ELEMENT,
+    COULOMB_JACOBIAN.item: COULOMB_MATRIX,
+    COULOMB_JACOBIAN.atom: ELEMENT,
+    D2_JACOBIAN.item: D2_ENERGIES,
+    D2_JACOBIAN.atom: ELEMENT,
+})
+
+# --- ANI AEVs and AIMNet terms (review section 3.3) ---------------------------------------
+#: float [n_atoms, E R], radial part of the ANI AEV (element-resolved, dimensionless)
+ANI_RADIAL = "ani_radial"
+#: Jacobian of ANI_RADIAL
+ANI_RADIAL_JACOBIAN = JacobianKeys(
+    values=ANI_RADIAL,
+    item="ani_radial_jac_item",
+    atom="ani_radial_jac_atom",
+    value="ani_radial_jac_value",
+    displacement="ani_radial_jac_displacement",
+)
+#: float [n_atoms, E(E+1)/2 A Z], angular part of the ANI AEV (element-pair-resolved)
+ANI_ANGULAR = "ani_angular"
+#: Jacobian of ANI_ANGULAR
+ANI_ANGULAR_JACOBIAN = JacobianKeys(
+    values=ANI_ANGULAR,
+    item="ani_angular_jac_item",
+    atom="ani_angular_jac_atom",
+    value="ani_angular_jac_value",
+    displacement="ani_angular_jac_displacement",
+)
+#: float [n_pairs, R], radial AEV summand of each neighbour entry within R_cr (not summed)
+ANI_PAIR = "ani_pair"
+#: int [n_pairs], centre atom of each ANI_PAIR row (offset into the batch)
+ANI_PAIR_CENTRE = "ani_pair_centre"
+#: int [n_pairs], neighbour atom of each ANI_PAIR row (offset into the batch)
+ANI_PAIR_NEIGHBOR = "ani_pair_neighbor"
+#: Jacobian of ANI_PAIR
+ANI_PAIR_JACOBIAN = JacobianKeys(
+    values=ANI_PAIR,
+    item="ani_pair_jac_item",
+    atom="ani_pair_jac_atom",
+    value="ani_pair_jac_value",
+    displacement="ani_pair_jac_displacement",
+)
+#: float [n_triplets, A Z], angular AEV summand of each unordered pair of neighbour entries
+#: within R_ca (not summed)
+ANI_TRIPLET = "ani_triplet"
+#: int [n_triplets], centre atom of each ANI_TRIPLET row (offset into the batch)
+ANI_TRIPLET_CENTRE = "ani_triplet_centre"
+#: int [n_triplets], first neighbour j of each ANI_TRIPLET row (offset into the batch)
+ANI_TRIPLET_J = "ani_triplet_j"
+#: int [n_triplets], second neighbour k of each ANI_TRIPLET row (offset into the batch)
+ANI_TRIPLET_K = "ani_triplet_k"
+#: Jacobian of ANI_TRIPLET
+ANI_TRIPLET_JACOBIAN = JacobianKeys(
+    values=ANI_TRIPLET,
+    item="ani_triplet_jac_item",
+    atom="ani_triplet_jac_atom",
+    value="ani_triplet_jac_value",
+    displacement="ani_triplet_jac_displacement",
+)
+OFFSET_BY.update({
+    ANI_RADIAL_JACOBIAN.item: ANI_RADIAL,
+    ANI_RADIAL_JACOBIAN.atom: ELEMENT,
+    ANI_ANGULAR_JACOBIAN.item: ANI_ANGULAR,
+    ANI_ANGULAR_JACOBIAN.atom: ELEMENT,
+    ANI_PAIR_CENTRE: ELEMENT,
+    ANI_PAIR_NEIGHBOR: ELEMENT,
+    ANI_PAIR_JACOBIAN.item: ANI_PAIR,
+    ANI_PAIR_JACOBIAN.atom: ELEMENT,
+    ANI_TRIPLET_CENTRE: ELEMENT,
+    ANI_TRIPLET_J: ELEMENT,
+    ANI_TRIPLET_K: ELEMENT,
+    ANI_TRIPLET_JACOBIAN.item: ANI_TRIPLET,
+    ANI_TRIPLET_JACOBIAN.atom: ELEMENT,
+})
+
+# --- message passing on pair distances (review section 3.3: DTNN, SchNet, HIP-NN) -------
+#: float [n_pairs, 1], Å, distance of each entry of a full neighbour list (both directions,
+#: periodic images as separate entries; descriptors.distances)
+PAIR_DISTANCE = "pair_distance"
+#: int [n_pairs], centre atom i of each PAIR_DISTANCE row (offset into the batch)
+PAIR_CENTRE = "pair_centre"
+#: int [n_pairs], neighbour atom j of each PAIR_DISTANCE row, the atom its image belongs to
+#: (offset into the batch)
+PAIR_NEIGHBOR = "pair_neighbor"
+#: Jacobian of PAIR_DISTANCE (unit vectors: +u for atom j, -u for atom i)
+PAIR_DISTANCE_JACOBIAN = JacobianKeys(
+    values=PAIR_DISTANCE,
+    item="pair_distance_jac_item",
+    atom="pair_distance_jac_atom",
+    value="pair_distance_jac_value",
+    displacement="pair_distance_jac_displacement",
+)
+OFFSET_BY.update({
+    PAIR_CENTRE: ELEMENT,
+    PAIR_NEIGHBOR: ELEMENT,
+    PAIR_DISTANCE_JACOBIAN.item: PAIR_DISTANCE,
+    PAIR_DISTANCE_JACOBIAN.atom: ELEMENT,
+})
+#: float [n_structures, n_orders], eV, HIP-NN hierarchical energy terms E^0, E^1, ... of
+#: each structure (they sum to ENERGY; model output)
+HIERARCHICAL_ENERGIES = "hierarchical_energies"
+#: float [n_structures, n_orders - 1], HIP-NN hierarchicality R^n = (E^n)² / ((E^(n-1))² + ε),
+#: n >= 1, of each structure (dimensionless; model output)
+HIERARCHICALITY = "hierarchicality"
+
+# --- pair symmetry functions (pair-based HDNNP, review section 3.2, Eq. 5) -------------------
+#: float [n_pairs, K], pair symmetry functions of each unordered atom pair closer than the pair
+#: cutoff (descriptors.pair_sf); column 0 is the pair envelope f_p(r_ij) (dimensionless)
+PAIR_SF = "pair_sf"
+#: int [n_pairs], first atom i of each PAIR_SF row (offset into the batch)
+PAIR_SF_I = "pair_sf_i"
+#: int [n_pairs], second atom j of each PAIR_SF row, the atom whose image pairs with i (offset)
+PAIR_SF_J = "pair_sf_j"
+#: int [n_pairs], unordered element-pair type of each PAIR_SF row (PairSfParams.pair_type)
+PAIR_SF_TYPE = "pair_sf_type"
+#: float [n_pairs], eV, pair energies E_ij (model output of pair_hdnnp; without the baseline)
+PAIR_ENERGIES = "pair_energies"
+#: Jacobian of PAIR_SF
+PAIR_SF_JACOBIAN = JacobianKeys(
+    values=PAIR_SF,
+    item="pair_sf_jac_item",
+    atom="pair_sf_jac_atom",
+    value="pair_sf_jac_value",
+    displacement="pair_sf_jac_displacement",
+)
+OFFSET_BY.update({
+    PAIR_SF_I: ELEMENT,
+    PAIR_SF_J: ELEMENT,
+    PAIR_SF_JACOBIAN.item: PAIR_SF,
+    PAIR_SF_JACOBIAN.atom: ELEMENT,
+})
+
+# --- 1G global inputs of one molecule (review section 2) ------------------------------------
+# One row per STRUCTURE (item = structure, K = the molecule's pairs or basis functions): the
+# Jacobian items are offset by the values key itself, whose per-structure length is 1, i.e.
+# by the number of structures before it in the batch.
+#: float [n_structures, n_pairs], 1/Å, inverse distances 1/r_ij of all atom pairs i < j of the
+#: molecule, pairs in row-major order (descriptors.internal)
+INVERSE_DISTANCES = "inverse_distances"
+#: Jacobian of INVERSE_DISTANCES (one block per atom; item = the structure's row)
+INVERSE_DISTANCES_JACOBIAN = JacobianKeys(
+    values=INVERSE_DISTANCES,
+    item="inverse_distances_jac_item",
+    atom="inverse_distances_jac_atom",
+    value="inverse_distances_jac_value",
+    displacement="inverse_distances_jac_displacement",
+)
+#: float [n_structures, n_basis], permutation invariant polynomials of the Morse variables
+#: exp(-r_ij / a) of the molecule (descriptors.pip; dimensionless)
+PIP = "pip"
+#: Jacobian of PIP (one block per atom; item = the structure's row)
+PIP_JACOBIAN = JacobianKeys(
+    values=PIP,
+    item="pip_jac_item",
+    atom="pip_jac_atom",
+    value="pip_jac_value",
+    displacement="pip_jac_displacement",
+)
+OFFSET_BY.update({
+    INVERSE_DISTANCES_JACOBIAN.item: INVERSE_DISTANCES,
+    INVERSE_DISTANCES_JACOBIAN.atom: ELEMENT,
+    PIP_JACOBIAN.item: PIP,
+    PIP_JACOBIAN.atom: ELEMENT,
+})

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from zoo import keys
 from zoo.data import Dataset, element_counts, fit_energy_baseline
-from zoo.layers.contraction import energy_gradient
+from zoo.layers.contraction import energy_gradient, energy_gradient_and_virial
 from zoo.pipeline import DEFAULT_CACHE_BYTES, BatchSource
 
 #: structures featurized by :meth:`Potential.adapt` to estimate input statistics
@@ -84,7 +84,9 @@ class Potential(keras.Model):
     # --- what subclasses implement ----------------------------------------------------
     def atomic_outputs(self, inputs, training=False) -> dict:
         """Per-atom outputs of a flat batch; must contain ``keys.ATOMIC_ENERGIES`` [n_atoms]
-        in units of ``energy_scale`` (the base class adds scale and baseline)."""
+        in units of ``energy_scale`` (the base class adds scale and baseline), and may
+        contain ``keys.PHYSICAL_ENERGIES`` [n_atoms] in eV (electrostatics, dispersion),
+        added unscaled."""
         raise NotImplementedError
 
     def adapt_inputs(self, batch: dict[str, np.ndarray]) -> None:
@@ -96,6 +98,8 @@ class Potential(keras.Model):
         out = dict(self.atomic_outputs(inputs, training=training))
         element = inputs[keys.ELEMENT]
         atomic = self.energy_scale * out[keys.ATOMIC_ENERGIES] + tf.gather(self.element_energy, element)
+        if keys.PHYSICAL_ENERGIES in out:
+            atomic += out[keys.PHYSICAL_ENERGIES]
         out[keys.ATOMIC_ENERGIES] = atomic
         n_structures = tf.shape(inputs[keys.N_ATOMS])[0]
         out[keys.ENERGY] = tf.math.unsorted_segment_sum(atomic, inputs[keys.STRUCTURE], n_structures)
@@ -112,6 +116,22 @@ class Potential(keras.Model):
                 tape.watch(inputs[jac.values])
             out = self(inputs, training=training)
         out[keys.FORCES] = -energy_gradient(out[keys.ENERGY], inputs, self.featurizer.jacobians, tape)
+        return out
+
+    def energy_forces_and_stress(self, inputs, training=False) -> dict:
+        """:meth:`energy_and_forces` plus ``keys.STRESS`` [n_structures, 6] (eV/Å³, Voigt xx yy
+        zz yz xz xy, ASE's sign: (1/V) dE/dε), from the same gradient through the blocks'
+        displacements; ``inputs`` must hold ``keys.CELL`` [n_structures, 3, 3] of periodic cells."""
+        inputs = {k: tf.convert_to_tensor(v) for k, v in inputs.items()}
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            for jac in self.featurizer.jacobians:
+                tape.watch(inputs[jac.values])
+            out = self(inputs, training=training)
+        gradient, virial = energy_gradient_and_virial(out[keys.ENERGY], inputs, self.featurizer.jacobians, tape)
+        out[keys.FORCES] = -gradient
+        volume = tf.abs(tf.linalg.det(inputs[keys.CELL]))[:, None, None]
+        stress = tf.reshape(0.5 * (virial + tf.transpose(virial, [0, 2, 1])) / volume, [-1, 9])
+        out[keys.STRESS] = tf.gather(stress, [0, 4, 8, 5, 2, 1], axis=1)  # Voigt: xx yy zz yz xz xy
         return out
 
     def compiled_energy_and_forces(self):
@@ -179,7 +199,8 @@ class Potential(keras.Model):
                 n_atoms = tf.cast(inputs[keys.N_ATOMS], pred.dtype)
                 true, pred = true / n_atoms, pred / n_atoms
             for metric in metrics:
-                metric.update_state(tf.reshape(true, [-1]), tf.reshape(pred, [-1]))
+                # one sample per component, so that every component weighs the same
+                metric.update_state(tf.reshape(true, [-1, 1]), tf.reshape(pred, [-1, 1]))
                 results[metric.name] = metric.result()
         return results
 

@@ -4,10 +4,27 @@
   segments at 300, 600, 900 and 1300 K from the EMT equilibrium lattice, plus segments in
   isotropically (±3 %) and randomly (normal and shear strains up to 3 %) strained cells.
   Labels: energy, forces.
+- ``alloy_emt``: random substitutional CuAgAuNi fcc alloys, 2×2×2 conventional cells (32
+  atoms, periodic), ASE's EMT: Langevin MD segments (300–1200 K, each from a new random
+  configuration, every second one in a strained cell) plus rattled, strained static cells.
+  Labels: energy, forces.
 - ``ethanol_xtb``: ethanol, GFN2-xTB through tblite, Langevin MD at 500 K from four
   independent starts. Labels: energy, forces, charges (Mulliken, e), dipole (e·Å; tblite's
   ASE calculator already converts e·Bohr to e·Å: translating an anion by 1 Å changes its
   dipole by −1), total charge 0.
+- ``h2co_xtb``: formaldehyde (atoms O C H H, the same order in every structure: a PES for
+  the 1G models), GFN2-xTB through tblite: half Langevin MD at 1000 and 2000 K, half
+  classical harmonic normal-mode distortions (300–4000 K) around the GFN2-xTB minimum.
+  Labels as ``ethanol_xtb``.
+- ``water_xtb``: water clusters (H2O)_n, H+(H2O)_n (total charge +1) and OH-(H2O)_(n-1)
+  (−1), n = 2–4, GFN2-xTB through tblite, Langevin MD at 300 K (0.5 fs steps) from ring
+  starts, one segment per (n, charge). ``nacl_xtb``: Na_n Cl_m clusters (2–8 atoms, total
+  charge n − m in {−1, 0, +1}) cut from a rock-salt cube, Langevin MD at 500 K. Labels of
+  both: energy, forces, charges, dipole, total charge (the centre of mass starts at the
+  origin, about which the dipole is taken, as for the models' ``sum q r``). GFN2-xTB's
+  dipole also contains atomic dipole terms, so ``sum q_i r_i`` of its own charges misses
+  it by 0.12 e·Å RMS on water clusters and 0.04 e·Å on NaCl clusters (dipole RMS ~0.47).
+  About 25 s and 80 s for 500 structures.
 
 Each set is generated on first use with ``np.random.default_rng(seed)`` driving the
 velocities, the strains, the Langevin noise and the final shuffle, and cached as
@@ -227,7 +244,253 @@ def make_ethanol_xtb(n: int, rng: np.random.Generator) -> Dataset:
     return _sample_segments(ethanol, lambda: TBLite(**XTB_SETTINGS), ETHANOL_SEGMENTS, n, rng)
 
 
+# --- h2co_xtb (a small-molecule PES for 1G models) -------------------------------------------
+#: Langevin segments of formaldehyde: 1000 and 2000 K, 0.5 fs steps, sampled every 5 steps
+H2CO_SEGMENTS = (MDSegment(1000.0, timestep=0.5, friction=0.02, equilibration=100, stride=5),
+                 MDSegment(2000.0, timestep=0.5, friction=0.02, equilibration=100, stride=5))
+#: K, range of the temperatures (uniform) of the harmonic normal-mode distortions
+H2CO_MODE_TEMPERATURES = (300.0, 4000.0)
+#: Å, finite-difference step of the Hessian
+HESSIAN_STEP = 0.005
+
+
+def normal_modes(atoms, calculator) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic vibrations of ``atoms`` (at a minimum of ``calculator``) by central finite
+    differences of the forces.
+
+    Returns:
+        omega2: float [3n - 6], eV/(Å² amu), squared angular frequencies of the vibrations
+        (the six smallest modes, translations and rotations, dropped); modes: float
+        [3n - 6, n, 3], mass-weighted orthonormal eigenvectors.
+    """
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    x0, n = atoms.positions.copy(), len(atoms)
+    hessian = np.zeros((3 * n, 3 * n))
+    for k in range(3 * n):
+        shifted = []
+        for sign in (1.0, -1.0):
+            atoms.positions = x0
+            atoms.positions[k // 3, k % 3] += sign * HESSIAN_STEP
+            shifted.append(atoms.get_forces().reshape(-1))
+        hessian[k] = -(shifted[0] - shifted[1]) / (2 * HESSIAN_STEP)
+    inv_sqrt_mass = np.repeat(atoms.get_masses() ** -0.5, 3)
+    weighted = 0.5 * (hessian + hessian.T) * inv_sqrt_mass[:, None] * inv_sqrt_mass[None, :]
+    omega2, vectors = np.linalg.eigh(weighted)
+    return omega2[6:], vectors[:, 6:].T.reshape(-1, n, 3)
+
+
+def normal_mode_distortions(atoms, calculator, n: int, rng: np.random.Generator) -> list:
+    """``n`` classical harmonic samples around the minimum ``atoms``, labelled by ``calculator``.
+
+    Each sample draws a temperature T uniformly from :data:`H2CO_MODE_TEMPERATURES` and
+    mass-weighted mode amplitudes q_k ~ N(0, k_B T / omega_k²), so that every mode holds
+    k_B T / 2 of potential energy on average in the harmonic approximation; anharmonic
+    regions are reached at the high temperatures.
+    """
+    omega2, modes = normal_modes(atoms, calculator)
+    inv_sqrt_mass = atoms.get_masses()[:, None] ** -0.5
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    x0, out = atoms.positions.copy(), []
+    with _one_thread():
+        for _ in range(n):
+            temperature = rng.uniform(*H2CO_MODE_TEMPERATURES)
+            q = rng.normal(0.0, np.sqrt(units.kB * temperature / omega2))
+            atoms.positions = x0 + inv_sqrt_mass * np.einsum("k,kac->ac", q, modes)
+            atoms.get_forces()
+            out.append(_snapshot(atoms))
+    return out
+
+
+def make_h2co_xtb(n: int, rng: np.random.Generator) -> Dataset:
+    """``n`` formaldehyde geometries (atoms O C H H) with GFN2-xTB energies, forces, charges
+    and dipoles: half from Langevin MD at 1000 and 2000 K, half harmonic normal-mode
+    distortions (300–4000 K) around the GFN2-xTB minimum; all in the same atom order."""
+    from ase.build import molecule
+    from ase.optimize import BFGS
+    from tblite.ase import TBLite
+
+    h2co = molecule("H2CO")
+    h2co.info[keys.TOTAL_CHARGE] = 0.0
+    h2co.calc = TBLite(**XTB_SETTINGS)
+    BFGS(h2co, logfile=None).run(fmax=1e-3, steps=200)
+    h2co.calc = None
+    n_md = n // 2
+    counts = [len(part) for part in np.array_split(np.arange(n_md), len(H2CO_SEGMENTS))]
+    snapshots = [s for segment, count in zip(H2CO_SEGMENTS, counts) if count
+                 for s in sample_md(h2co, TBLite(**XTB_SETTINGS), segment, count, rng)]
+    snapshots += normal_mode_distortions(h2co, TBLite(**XTB_SETTINGS), n - n_md, rng)
+    return Dataset.from_atoms([snapshots[i] for i in rng.permutation(n)])
+
+
+# --- water_xtb and nacl_xtb (charged and neutral clusters) --------------------------------------
+#: Å and degrees, the starting water geometry (relaxed by the MD equilibration)
+WATER_OH, WATER_ANGLE = 0.96, 104.5
+#: Å, starting O-O distance of neighbouring waters in a ring
+WATER_OO = 2.8
+#: Langevin segment of the water clusters: 300 K, 0.5 fs steps, sampled every 4 steps
+WATER_SEGMENT = MDSegment(300.0, timestep=0.5, friction=0.02, equilibration=60, stride=4)
+#: Å, starting Na-Cl distance of the rock-salt fragments
+NACL_SPACING = 2.75
+#: Langevin segment of the NaCl clusters: 500 K, 2 fs steps, sampled every 5 steps
+NACL_SEGMENT = MDSegment(500.0, timestep=2.0, friction=0.02, equilibration=50, stride=5)
+
+
+def water_cluster(n: int, charge: int):
+    """Starting geometry of (H2O)_n (charge 0), H+(H2O)_n (+1) or OH-(H2O)_(n-1) (-1).
+
+    The waters sit on a ring (O-O = :data:`WATER_OO`), each donating one hydrogen bond to the
+    next; the extra proton sits on the first oxygen, the hydroxide is the first water without
+    its free hydrogen. The cluster's centre of mass is at the origin.
+    """
+    from ase import Atoms
+
+    radius = WATER_OO / (2 * np.sin(np.pi / n)) if n > 2 else WATER_OO / 2
+    angle = np.radians(WATER_ANGLE)
+    symbols, positions = [], []
+    for k in range(n):
+        phi = 2 * np.pi * k / n
+        oxygen = radius * np.array([np.cos(phi), np.sin(phi), 0.0])
+        after = 2 * np.pi * (k + 1) / n
+        bond = radius * np.array([np.cos(after), np.sin(after), 0.0]) - oxygen
+        u = bond / np.linalg.norm(bond)  # donor hydrogen towards the next oxygen
+        v = np.cos(angle) * u + np.sin(angle) * np.array([0.0, 0.0, 1.0])
+        hydrogens = [oxygen + WATER_OH * u, oxygen + WATER_OH * v]
+        if k == 0 and charge > 0:
+            w = -(u + v) + np.array([0.0, 0.0, -0.8])
+            hydrogens.append(oxygen + WATER_OH * w / np.linalg.norm(w))
+        if k == 0 and charge < 0:
+            hydrogens = hydrogens[:1]
+        symbols += ["O"] + ["H"] * len(hydrogens)
+        positions += [oxygen, *hydrogens]
+    atoms = Atoms(symbols, positions=positions)
+    atoms.positions -= atoms.get_center_of_mass()
+    return atoms
+
+
+def nacl_cluster(n_na: int, n_cl: int):
+    """Na_n Cl_m on the sites of a 2×2×2 rock-salt cube (spacing :data:`NACL_SPACING`):
+    the first ``n_na`` Na sites and ``n_cl`` Cl sites in a fixed order (connected fragments
+    for the compositions of :data:`NACL_COMPOSITIONS`), centre of mass at the origin."""
+    from ase import Atoms
+
+    sites = np.array([[0, 0, 0], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]])
+    na, cl = sites[:4], sites[4:]  # even and odd coordinate sums
+    positions = NACL_SPACING * np.concatenate([na[:n_na], cl[:n_cl]]).astype(float)
+    atoms = Atoms(["Na"] * n_na + ["Cl"] * n_cl, positions=positions)
+    atoms.positions -= atoms.get_center_of_mass()
+    return atoms
+
+
+#: (n_H2O, total charge) of the water segments
+WATER_CLUSTERS = tuple((n, q) for n in (2, 3, 4) for q in (0, 1, -1))
+#: (n_Na, n_Cl) of the NaCl segments; total charge n_Na - n_Cl
+NACL_COMPOSITIONS = ((1, 1), (2, 2), (2, 1), (1, 2), (4, 4), (4, 3), (3, 4), (3, 3))
+
+
+def _sample_charged(clusters, segment: MDSegment, n: int, rng) -> Dataset:
+    """``n`` snapshots spread over Langevin runs of ``(atoms, charge)`` starts, shuffled."""
+    from tblite.ase import TBLite
+
+    counts = [len(part) for part in np.array_split(np.arange(n), len(clusters))]
+    snapshots = []
+    for (atoms, charge), count in zip(clusters, counts):
+        if count:
+            atoms.info[keys.TOTAL_CHARGE] = float(charge)
+            snapshots += sample_md(atoms, TBLite(**XTB_SETTINGS, charge=charge), segment, count, rng)
+    return Dataset.from_atoms([snapshots[i] for i in rng.permutation(n)])
+
+
+def make_water_xtb(n: int, rng: np.random.Generator) -> Dataset:
+    """``n`` water clusters (H2O)_2-4, neutral, protonated (+1) and with a hydroxide (-1):
+    GFN2-xTB energies, forces, charges, dipoles, total charge."""
+    return _sample_charged([(water_cluster(k, q), q) for k, q in WATER_CLUSTERS], WATER_SEGMENT, n, rng)
+
+
+def make_nacl_xtb(n: int, rng: np.random.Generator) -> Dataset:
+    """``n`` Na_n Cl_m clusters (2-8 atoms, total charge -1, 0, +1): GFN2-xTB energies,
+    forces, charges, dipoles, total charge."""
+    clusters = [(nacl_cluster(a, b), a - b) for a, b in NACL_COMPOSITIONS]
+    return _sample_charged(clusters, NACL_SEGMENT, n, rng)
+
+
+# --- alloy_emt -------------------------------------------------------------------------------
+#: Å, experimental fcc lattice constants of the alloy elements (C. Kittel, Introduction to
+#: Solid State Physics, 8th ed., Table 1.3), mixed by Vegard's law for each starting cell
+ALLOY_LATTICE = {"Ni": 3.52, "Cu": 3.61, "Au": 4.08, "Ag": 4.09}
+#: K, temperatures of the alloy MD segments (cycled over the segments)
+ALLOY_TEMPERATURES = (300.0, 600.0, 900.0, 1200.0)
+#: MD samples per segment; every segment starts from a new random configuration
+ALLOY_SEGMENT_SAMPLES = 20
+#: fraction of the structures that are rattled, strained static cells rather than MD samples
+ALLOY_STATIC_FRACTION = 0.2
+#: Å, rattle of the static cells (normal, per component)
+ALLOY_RATTLE = 0.05
+#: largest strain component of the strained cells (MD segments of odd index, static cells)
+ALLOY_MAX_STRAIN = 0.03
+
+
+def random_alloy(rng: np.random.Generator, repeat: int = 2):
+    """A random substitutional fcc alloy of the :data:`ALLOY_LATTICE` elements.
+
+    ``4 repeat^3`` sites (32 for ``repeat=2``), each drawn independently with equal
+    probabilities (so compositions vary from cell to cell, which the per-element energy
+    baseline needs), in a cubic cell with the composition-averaged lattice constant.
+    """
+    from ase.build import bulk
+
+    symbols = rng.choice(sorted(ALLOY_LATTICE), size=4 * repeat**3)
+    atoms = bulk("Cu", "fcc", a=float(np.mean([ALLOY_LATTICE[s] for s in symbols])), cubic=True).repeat(repeat)
+    atoms.set_chemical_symbols(symbols.tolist())
+    return atoms
+
+
+def _random_strain(rng, largest):
+    strain = rng.uniform(-largest, largest, (3, 3))
+    return (strain + strain.T) / 2
+
+
+def _static_alloy(rng):
+    """A random alloy cell, randomly strained and rattled, with its EMT labels."""
+    from ase.calculators.emt import EMT
+
+    atoms = random_alloy(rng)
+    atoms.set_cell(atoms.cell.array @ (np.eye(3) + _random_strain(rng, ALLOY_MAX_STRAIN)), scale_atoms=True)
+    atoms.positions += rng.normal(0.0, ALLOY_RATTLE, atoms.positions.shape)
+    atoms.calc = EMT()
+    atoms.get_forces()
+    return _snapshot(atoms)
+
+
+def make_alloy_emt(n: int, rng: np.random.Generator) -> Dataset:
+    """``n`` random CuAgAuNi fcc alloy cells (32 atoms, periodic) with EMT energies and forces.
+
+    80 % are Langevin MD samples: segments of :data:`ALLOY_SEGMENT_SAMPLES` snapshots, each
+    from a new random configuration, at the temperatures :data:`ALLOY_TEMPERATURES` in turn,
+    every second segment in a randomly strained cell; 20 % are static random cells, strained
+    and rattled. A four-element set for comparing descriptors whose size grows with the
+    number of elements (element-resolved ACSF) against those whose size does not (wACSF).
+    """
+    from ase.calculators.emt import EMT
+
+    n_static = int(round(ALLOY_STATIC_FRACTION * n))
+    n_md = n - n_static
+    n_segments = max(1, -(-n_md // ALLOY_SEGMENT_SAMPLES))
+    snapshots = []
+    for k, part in enumerate(np.array_split(np.arange(n_md), n_segments)):
+        strain = _random_strain(rng, ALLOY_MAX_STRAIN) if k % 2 else None
+        segment = MDSegment(ALLOY_TEMPERATURES[k % len(ALLOY_TEMPERATURES)], strain)
+        snapshots += sample_md(random_alloy(rng), EMT(), segment, len(part), rng)
+    snapshots += [_static_alloy(rng) for _ in range(n_static)]
+    return Dataset.from_atoms([snapshots[i] for i in rng.permutation(n)])
+
+
 GENERATORS = {
     "cu_emt": Generator(make_cu_emt, default_size=1000, version=1),
     "ethanol_xtb": Generator(make_ethanol_xtb, default_size=1000, version=1),
+    "water_xtb": Generator(make_water_xtb, default_size=500, version=1),
+    "nacl_xtb": Generator(make_nacl_xtb, default_size=500, version=1),
+    "alloy_emt": Generator(make_alloy_emt, default_size=600, version=1),
+    "h2co_xtb": Generator(make_h2co_xtb, default_size=600, version=1),
 }

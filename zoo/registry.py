@@ -27,6 +27,7 @@ class ModelInfo:
     paper: str
     elements: tuple[int, ...] | None = None
     periodic: bool = True
+    fixed_molecule: bool = False
 
     @property
     def summary(self) -> str:
@@ -40,18 +41,29 @@ class ModelInfo:
                 return f"{self.name} supports elements {list(self.elements)} only, the data have {missing}"
         if not self.periodic and bool(np.any(data.pbc)):
             return f"{self.name} is for molecules; the data are periodic"
+        if self.fixed_molecule and not _one_molecule(data):
+            return f"{self.name} describes one molecule in one atom order; the data hold several"
         return None
+
+
+def _one_molecule(data) -> bool:
+    """Whether every structure has the same atomic numbers in the same order."""
+    n = data.n_atoms
+    if len(n) == 0 or not np.all(n == n[0]):
+        return False
+    return bool(np.all(data.numbers.reshape(len(n), n[0]) == data.numbers[:n[0]]))
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
 
 
 def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_charge_transfer=False,
-             elements=None, periodic=True):
+             elements=None, periodic=True, fixed_molecule=False):
     """Class decorator: register a ``zoo.Potential`` subclass under ``name``.
 
     ``elements`` (atomic numbers) restricts a model with a fixed parametrisation (ANI-1x:
-    H, C, N, O); ``periodic=False`` marks molecule-only models (1G). The harness skips data
+    H, C, N, O); ``periodic=False`` marks molecule-only models; ``fixed_molecule=True`` models
+    of one molecule in one atom order (1G). The harness skips data
     sets a model does not support (:meth:`ModelInfo.unsupported`).
 
     Also registers the class with Keras serialisation (package ``zoo``), so
@@ -71,7 +83,7 @@ def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_
         _REGISTRY[name] = ModelInfo(name, cls, generation, descriptor, bool(long_range),
                                     bool(nonlocal_charge_transfer), paper,
                                     None if elements is None else tuple(sorted(int(z) for z in elements)),
-                                    bool(periodic))
+                                    bool(periodic), bool(fixed_molecule))
         return cls
 
     return decorate

@@ -16,10 +16,30 @@ from zoo.batch import collate
 #: registry name -> small hyper-parameters (besides ``elements``)
 SMALL = {
     "hdnnp": dict(cutoff=4.5, hidden=(10, 10)),
+    "dpmd": dict(cutoff=4.0, n_full=6, n_max=20, hidden=(32, 32)),
+    "deeppot_se": dict(cutoff=4.0, cutoff_smooth=1.0, sel=30, embedding=(8, 16), axis_neurons=4, hidden=(16, 16)),
+    "eann": dict(cutoff=4.0, n_radial=4, l_max=2, hidden=(10, 10)),
+    "wacsf_hdnnp": dict(cutoff=4.5, n_radial=12, n_angular=2, hidden=(16, 16)),
+    "singlenn": dict(cutoff=4.5, n_radial=16, n_angular=3, hidden=(32, 32)),
+    "pair_hdnnp": dict(pair_cutoff=3.2, cutoff=4.0, hidden=(32, 32)),
+    "ani": dict(hidden=(10, 10)),
+    "aimnet": dict(n_features=4, passes=2, embedding=(16, 8), update=(8,), output=(8,)),
+    "hdnnp3g": dict(cutoff=4.5, hidden=(10, 10), charge_hidden=(8,)),
+    "tensormol": dict(cutoff=4.5, hidden=(10, 10), charge_hidden=(8,), d2_cutoff=8.0),
+    "physnet": dict(cutoff=4.5, features=8, n_rbf=6, n_modules=2, n_residual_interaction=1),
+    "schnet": dict(cutoff=4.0, n_features=16, n_interactions=2, n_rbf=30),
+    "dtnn": dict(cutoff=4.0, n_basis=24, n_factors=24, n_interactions=2),
+    "hipnn": dict(cutoff=4.0, n_features=12, n_interactions=2, n_onsite=1, n_sensitivities=6),
+    "global_nn": dict(hidden=(16, 16)),
+    "pip_nn": dict(degree=2, hidden=(16, 16)),
 }
 
 #: registry name -> the conftest fixture of its natural test data (default: both)
 DATA = {}
+# 3G models need charge or dipole labels (the ethanol fixture has both, from tblite)
+DATA.update({name: ("ethanol_data",) for name in ("hdnnp3g", "tensormol", "physnet")})
+# 1G models are for one molecule (not periodic): the molecule is fixed from the data at adapt/fit
+DATA.update({name: ("ethanol_data",) for name in ("global_nn", "pip_nn")})
 
 
 def cases():

@@ -184,3 +184,18 @@ def test_a_charge_loss_needs_a_charge_model(ethanol_data):
     model.compile()
     with pytest.raises(ValueError, match="does not predict 'charges'"):
         model.fit(ethanol_data[:4], epochs=1, verbose=0)
+
+
+def test_evaluate_metrics_weigh_every_structure_and_component_equally(cu_data):
+    model = small_hdnnp(cu_data, dtype="float64")
+    model.compile()
+    model.adapt(cu_data)
+    subset = cu_data[:7]
+    scores = model.evaluate(subset, batch_size=4, return_dict=True, verbose=0)  # batches of 4 and 3
+    pred = model.predict(subset, verbose=0)
+    e_err = (pred[keys.ENERGY] - subset.labels[keys.ENERGY]) / subset.n_atoms
+    f_err = pred[keys.FORCES] - subset.labels[keys.FORCES]
+    assert scores["energy_mae"] == pytest.approx(np.mean(np.abs(e_err)), rel=1e-6)
+    assert scores["energy_rmse"] == pytest.approx(np.sqrt(np.mean(e_err**2)), rel=1e-6)
+    assert scores["forces_mae"] == pytest.approx(np.mean(np.abs(f_err)), rel=1e-6)
+    assert scores["forces_rmse"] == pytest.approx(np.sqrt(np.mean(f_err**2)), rel=1e-6)

@@ -29,7 +29,8 @@ def ethanol(cache):
 
 
 def test_available():
-    assert reference.available() == ["cu_emt", "ethanol_xtb"]
+    names = reference.available()
+    assert names == sorted(names) and {"cu_emt", "ethanol_xtb"} <= set(names)
     with pytest.raises(ValueError, match="unknown reference set 'h2o'"):
         reference.load("h2o")
 

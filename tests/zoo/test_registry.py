@@ -46,3 +46,13 @@ def test_unsupported_names_elements_and_periodicity(cu_data, ethanol_data):
     assert "[29]" in organic.unsupported(cu_data)
     molecular = dataclasses.replace(hdnnp, name="molecular", periodic=False)
     assert "periodic" in molecular.unsupported(cu_data)
+    one = dataclasses.replace(hdnnp, name="one", periodic=False, fixed_molecule=True)
+    assert one.unsupported(ethanol_data) is None
+    reordered = ethanol_data[:3]
+    reordered.numbers[:9] = reordered.numbers[:9][::-1]
+    assert "one molecule" in one.unsupported(reordered)
+    from ase.build import molecule
+
+    from zoo.data import Dataset
+    water = Dataset.from_atoms([molecule("H2O")])
+    assert "one molecule" in one.unsupported(Dataset.concatenate([ethanol_data[:2], water]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from ase.data import chemical_symbols
 
+from descriptors.neighbors import Neighbors, neighbor_list
 from zoo import keys
 
 #: two atoms closer than this (Å) are rejected: no reference method is meant to be there
@@ -113,3 +114,48 @@ class Featurizer:
     def serialize(self) -> dict:
         """``{"class_name", "config"}``, the form :func:`featurizer_from_config` reads."""
         return {"class_name": type(self).__name__, "config": self.get_config()}
+
+
+def jacobian_entries(jk: keys.JacobianKeys, values: np.ndarray, jac) -> dict[str, np.ndarray]:
+    """A kernel's ``values`` and :class:`descriptors.jacobian.Jacobian` under the keys ``jk``."""
+    return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
+            jk.displacement: jac.displacement}
+
+
+class ParamsFeaturizer(Featurizer):
+    """A featurizer configured by one frozen parameter set of a ``descriptors`` kernel.
+
+    Subclasses set :attr:`params_class` (a dataclass with ``elements``, ``cutoff``,
+    ``n_features``, ``to_dict`` and ``from_dict``) and :attr:`jacobians`, and implement
+    :meth:`featurize_structure` with :meth:`neighbors` and :func:`jacobian_entries`.
+
+    Args:
+        params: the parameter set, or its ``to_dict()`` form (as stored in a saved model).
+    """
+
+    params_class: type
+
+    def __init__(self, params):
+        if isinstance(params, dict):
+            params = self.params_class.from_dict(params)
+        super().__init__(params.elements)
+        self.params = params
+
+    @property
+    def n_features(self) -> int:
+        return self.params.n_features
+
+    @property
+    def cutoff(self) -> float:
+        """Å, the neighbour-list cutoff."""
+        return self.params.cutoff
+
+    def neighbors(self, positions, cell, pbc) -> Neighbors:
+        """The full neighbour list within :attr:`cutoff`, rejecting atoms closer than
+        :data:`MIN_DISTANCE`."""
+        neighbors = neighbor_list(positions, cell, pbc, self.cutoff)
+        check_min_distance(neighbors.distance, neighbors.i, neighbors.j)
+        return neighbors
+
+    def get_config(self) -> dict:
+        return {"params": self.params.to_dict()}

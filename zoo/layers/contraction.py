@@ -22,6 +22,30 @@ def contract_jacobian(grad_values, item, atom, value, n_atoms):
     return tf.math.unsorted_segment_sum(per_block, atom, n_atoms)
 
 
+def contract_virial(grad_values, item, atom, value, displacement, structure, n_structures):
+    """dE/d strain per structure: ``sum_b (sum_k grad_values[item[b], k] * value[b, k, :]) ⊗ displacement[b]``.
+
+    The strain ε scales positions and cell by (1 + ε); a row that depends on positions
+    only through differences changes by ``sum_b value_b ⊗ displacement_b`` (docs/DESIGN.md,
+    "Block displacements give the virial"; :func:`descriptors.jacobian.strain_derivative`).
+
+    Args:
+        grad_values: float [n_items, K], dE/d values.
+        item: int [B], row of ``values`` of each Jacobian block.
+        atom: int [B], atom of each block.
+        value: float [B, K, 3], d values[item, :] / d positions[atom].
+        displacement: float [B, 3], Å, the block atom's image relative to the row's reference atom.
+        structure: int [n_atoms], structure of each atom.
+        n_structures: scalar int, structures in the batch.
+
+    Returns:
+        float [n_structures, 3, 3], eV: ``[s, a, c] = dE_s / d ε_ac``.
+    """
+    per_block = tf.einsum("bk,bka->ba", tf.gather(grad_values, item), value)
+    outer = per_block[:, :, None] * displacement[:, None, :]
+    return tf.math.unsorted_segment_sum(outer, tf.gather(structure, atom), n_structures)
+
+
 def energy_gradient(energy, inputs, jacobians: tuple[keys.JacobianKeys, ...], tape):
     """dE/d positions [n_atoms, 3] summed over all differentiable inputs of a featurizer.
 
@@ -38,3 +62,22 @@ def energy_gradient(energy, inputs, jacobians: tuple[keys.JacobianKeys, ...], ta
         if grad is not None:  # an input the energy does not depend on contributes nothing
             total += contract_jacobian(grad, inputs[jac.item], inputs[jac.atom], inputs[jac.value], n_atoms)
     return total
+
+
+def energy_gradient_and_virial(energy, inputs, jacobians: tuple[keys.JacobianKeys, ...], tape):
+    """dE/d positions [n_atoms, 3] and dE/d strain [n_structures, 3, 3] from one gradient.
+
+    Arguments as :func:`energy_gradient`; ``inputs`` must also hold each Jacobian's
+    ``displacement`` and ``keys.STRUCTURE``, ``keys.N_ATOMS``.
+    """
+    n_atoms = tf.shape(inputs[keys.ELEMENT])[0]
+    n_structures = tf.shape(inputs[keys.N_ATOMS])[0]
+    grads = tape.gradient(energy, [inputs[j.values] for j in jacobians])
+    gradient, virial = 0.0, 0.0
+    for jac, grad in zip(jacobians, grads):
+        if grad is not None:
+            item, atom, value = inputs[jac.item], inputs[jac.atom], inputs[jac.value]
+            gradient += contract_jacobian(grad, item, atom, value, n_atoms)
+            virial += contract_virial(grad, item, atom, value, inputs[jac.displacement], inputs[keys.STRUCTURE],
+                                      n_structures)
+    return gradient, virial

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
 from descriptors.acsf import AcsfParams
 from zoo import keys
 from zoo.featurizers import AcsfFeaturizer
-from zoo.layers import ElementMLP
+from zoo.layers import ElementMLP, group_statistics, standardize, statistics_weights
+from zoo.layers.standardize import MIN_STD  # noqa: F401  (other models import it from here)
 from zoo.potential import Potential
 from zoo.registry import register
-
-#: descriptor columns with a smaller spread on an element's atoms are left unscaled, so a
-#: column that is (nearly) constant in training cannot blow up on new structures
-MIN_STD = 1e-6
 
 
 @register("hdnnp", generation="2G", descriptor="predefined",
@@ -42,27 +38,17 @@ class HDNNP(Potential):
         self.hidden = tuple(int(h) for h in hidden)
         self.activation = activation
         n_elements, n_features = len(self.elements), params.n_features
-        self.feature_mean = self.add_weight(shape=(n_elements, n_features), initializer="zeros",
-                                            trainable=False, name="feature_mean")
-        self.feature_std = self.add_weight(shape=(n_elements, n_features), initializer="ones",
-                                           trainable=False, name="feature_std")
+        statistics_weights(self, n_elements, n_features)  # feature_mean, feature_std
         self.network = ElementMLP(n_elements, n_features, self.hidden, 1, activation,
                                   dtype=self.dtype_policy, name="element_networks")
 
     def atomic_outputs(self, inputs, training=False):
         element = inputs[keys.ELEMENT]
-        scaled = (inputs[keys.DESCRIPTORS] - tf.gather(self.feature_mean, element)) / tf.gather(
-            self.feature_std, element)
+        scaled = standardize(inputs[keys.DESCRIPTORS], element, self.feature_mean, self.feature_std)
         return {keys.ATOMIC_ENERGIES: tf.squeeze(self.network(scaled, element), axis=-1)}
 
     def adapt_inputs(self, batch):
-        element, values = batch[keys.ELEMENT], np.asarray(batch[keys.DESCRIPTORS], np.float64)
-        mean = np.zeros(self.feature_mean.shape)
-        std = np.ones(self.feature_std.shape)
-        for e in np.unique(element):
-            mean[e] = values[element == e].mean(axis=0)
-            spread = values[element == e].std(axis=0)
-            std[e] = np.where(spread > MIN_STD, spread, 1.0)
+        mean, std = group_statistics(batch[keys.DESCRIPTORS], batch[keys.ELEMENT], len(self.elements))
         self.feature_mean.assign(mean)
         self.feature_std.assign(std)
 

@@ -1,0 +1,248 @@
+"""EANN Gaussian-type orbitals of neighbour pairs with their Jacobian.
+
+Y. Zhang, C. Hu, B. Jiang, "Embedded atom neural network potentials: efficient and
+accurate machine learning with a physically inspired representation", J. Phys. Chem. Lett.
+10, 4962 (2019), Eqs. 2-4; review Kocer, Ko, Behler, Annu. Rev. Phys. Chem. 73, 163
+(2022), section 3.2. For a centre i and each neighbour entry j within r_c (bond vector
+r_ij = r_j - r_i = (x, y, z), length r; periodic images are separate entries), the orbital
+with angular exponents (l_x, l_y, l_z), L = l_x + l_y + l_z <= L_max, and radial set
+(alpha, r_s) is
+
+    phi(r_ij) = x^l_x y^l_y z^l_z exp(-alpha (r - r_s)^2) f_c(r),
+    f_c(r) = (1/2 cos(pi r / r_c) + 1/2)^2   (r < r_c, else 0),
+
+and the embedded density of atom i (computed by the model, :mod:`zoo.models.eann`, since
+the expansion coefficients c are learnable) is
+
+    rho_i[L, alpha] = sum_{l_x+l_y+l_z=L} L! / (l_x! l_y! l_z!) (sum_j c_{Z_j, alpha} phi_j)^2.
+
+Layout: one row per neighbour entry (pair p of the neighbour list, pairs beyond r_c
+dropped), in neighbour-list order; column ``a * R + m`` holds the angular component a (the
+order of :meth:`EannParams.angular_components`: by L, then l_x, l_y descending) with
+radial set m. The rows come with the centre index and the neighbour's element index.
+Jacobian: row p owns blocks ``2 p`` (atom j, displacement r_ij) and ``2 p + 1`` (atom i,
+the negative, displacement 0).
+
+Deviation from the paper: none in the functional form (the squared cosine cutoff is the
+paper's); the automatic radial grid (:meth:`EannParams.auto`) is ours.
+
+Layers: scalar ``math`` body :func:`gaussian_radial` (with :mod:`descriptors.cutoffs` and
+:func:`descriptors.acsf.exp_nonpositive`) compiled with
+:func:`descriptors.cutoffs.compile_scalar` -> loop kernel ``_eann_cpu`` (``prange`` over
+chunks of pairs) -> the dispatcher :func:`eann`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from ase.data import chemical_symbols
+
+from descriptors import acsf as _acsf
+from descriptors import cutoffs
+from descriptors.acsf import _checked_elements, _within, exp_nonpositive  # noqa: F401 (plain-Python calls)
+from descriptors.cutoffs import cos_cutoff  # noqa: F401  (called by gaussian_radial as plain Python)
+from descriptors.jacobian import Jacobian
+from descriptors.neighbors import Neighbors
+from descriptors.wacsf import check_device, element_index
+
+# --- scalar math ---------------------------------------------------------------------------
+
+
+def gaussian_radial(r, alpha, rs, rc):
+    """exp(-alpha (r - r_s)^2) f_c(r) with the squared cosine cutoff of EANN (Eq. 3), and
+    its r-derivative.
+
+    Args:
+        r: distance (Å); alpha (1/Å^2); rs (Å); rc: cutoff (Å).
+
+    Returns:
+        (g, dg/dr in 1/Å), both 0 for r >= rc.
+    """
+    fc, dfc = cos_cutoff(r, rc)
+    d = r - rs
+    g = exp_nonpositive(-alpha * d * d)
+    return g * fc * fc, g * fc * (2.0 * dfc - 2.0 * alpha * d * fc)
+
+
+_cpu = cutoffs.compile_scalar([cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, _acsf.exp_nonpositive,
+                               gaussian_radial], numba.njit(error_model="numpy"))
+_gaussian_radial = _cpu["gaussian_radial"]
+
+
+# --- parameters ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EannParams:
+    """The EANN orbitals.
+
+    Attributes:
+        elements: atomic numbers, sorted ascending and unique.
+        cutoff: r_c, Å.
+        radial: radial sets (alpha [1/Å^2] >= 0, r_s [Å]).
+        l_max: largest total angular exponent L (0 .. 4).
+    """
+
+    elements: tuple[int, ...]
+    cutoff: float
+    radial: tuple[tuple[float, float], ...]
+    l_max: int = 2
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  frozen
+        set_("elements", _checked_elements(self.elements))
+        if not (isinstance(self.cutoff, (int, float, np.floating)) and math.isfinite(self.cutoff)
+                and self.cutoff > 0):
+            raise ValueError(f"cutoff must be a finite number > 0 Å, received {self.cutoff!r}")
+        set_("cutoff", float(self.cutoff))
+        try:
+            radial = tuple((float(a), float(rs)) for a, rs in self.radial)
+        except (TypeError, ValueError):
+            raise ValueError(f"radial must be a sequence of (alpha, r_s) pairs, received {self.radial!r}") from None
+        if not radial or any(not (math.isfinite(a) and math.isfinite(rs) and a >= 0) for a, rs in radial):
+            raise ValueError(f"radial must hold at least one finite (alpha >= 0 1/Å^2, r_s Å) pair, "
+                             f"received {self.radial!r}")
+        set_("radial", radial)
+        if not isinstance(self.l_max, (int, np.integer)) or not 0 <= self.l_max <= 4:
+            raise ValueError(f"l_max must be an integer in 0..4, received {self.l_max!r}")
+        set_("l_max", int(self.l_max))
+
+    def angular_components(self) -> list[tuple[int, int, int]]:
+        """(l_x, l_y, l_z) with L = l_x + l_y + l_z <= l_max: by L, then l_x, l_y descending."""
+        return [(lx, ly, L - lx - ly) for L in range(self.l_max + 1)
+                for lx in range(L, -1, -1) for ly in range(L - lx, -1, -1)]
+
+    def multinomial_weights(self) -> np.ndarray:
+        """float [n_angular]: L! / (l_x! l_y! l_z!) of each angular component."""
+        f = math.factorial
+        return np.array([f(a + b + c) / (f(a) * f(b) * f(c)) for a, b, c in self.angular_components()])
+
+    def angular_order(self) -> np.ndarray:
+        """int [n_angular]: L of each angular component."""
+        return np.array([sum(c) for c in self.angular_components()], dtype=np.int64)
+
+    @property
+    def n_angular(self) -> int:
+        return (self.l_max + 1) * (self.l_max + 2) * (self.l_max + 3) // 6
+
+    @property
+    def n_features(self) -> int:
+        """K = n_angular R columns per pair row."""
+        return self.n_angular * len(self.radial)
+
+    def to_dict(self) -> dict:
+        return {"elements": list(self.elements), "cutoff": self.cutoff,
+                "radial": [list(s) for s in self.radial], "l_max": self.l_max}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EannParams:
+        return cls(**d)
+
+    @classmethod
+    def auto(cls, elements, cutoff=6.0, n_radial=8, l_max=2) -> EannParams:
+        """``n_radial`` Gaussians with r_s evenly spaced on [0, r_c) (spacing
+        Delta = r_c / n_radial) and width alpha = 1 / Delta^2."""
+        numbers = sorted({z if isinstance(z, (int, np.integer)) else chemical_symbols.index(z) for z in elements})
+        if n_radial < 1:
+            raise ValueError(f"n_radial must be >= 1, received {n_radial}")
+        delta = cutoff / n_radial
+        return cls(tuple(numbers), cutoff, tuple((1.0 / delta**2, k * delta) for k in range(n_radial)), l_max)
+
+
+# --- dispatcher ----------------------------------------------------------------------------
+
+
+def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams,
+         device: str = "cpu") -> tuple[np.ndarray, Jacobian, np.ndarray, np.ndarray]:
+    """Orbital rows of every neighbour pair within the cutoff, their Jacobian and indices.
+
+    Args:
+        positions: float [n_atoms, 3], Å (only its length is used).
+        numbers: int [n_atoms], atomic numbers, all in ``params.elements``.
+        cell, pbc: unused (periodicity is in ``neighbors``).
+        neighbors: full neighbour list with a cutoff >= ``params.cutoff``, sorted by centre.
+        params: the orbitals.
+        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+
+    Returns:
+        values: float64 [n_pairs, K] (columns in the module docstring), Å^L;
+        jac: :class:`Jacobian`, 2 blocks per row, value float64 [B, K, 3];
+        centre: int64 [n_pairs]; neighbor_element: int64 [n_pairs] (index into elements).
+
+    Raises:
+        ValueError: an element outside ``params.elements``, inconsistent shapes, or two
+            atoms at zero distance.
+        NotImplementedError: ``device="cuda"``.
+    """
+    check_device(device, "eann")
+    n_atoms = len(positions)
+    element = element_index(numbers, params.elements, n_atoms, "EannParams")
+    nb = _within(neighbors, n_atoms, params.cutoff)
+    n_pairs = len(nb.i)
+    powers = np.array(params.angular_components(), dtype=np.int64).reshape(-1, 3)
+    radial = np.array(params.radial, dtype=np.float64).reshape(-1, 2)
+    values = np.empty((n_pairs, params.n_features))
+    value = np.empty((2 * n_pairs, params.n_features, 3))
+    _eann_cpu(nb.vector, nb.distance, powers, radial, params.cutoff, params.l_max, values, value)
+    item = np.repeat(np.arange(n_pairs, dtype=np.int64), 2)
+    atom = np.empty(2 * n_pairs, np.int64)
+    atom[0::2] = nb.j
+    atom[1::2] = nb.i
+    displacement = np.zeros((2 * n_pairs, 3))
+    displacement[0::2] = nb.vector
+    return values, Jacobian(item, atom, value, displacement), np.asarray(nb.i, np.int64), element[nb.j]
+
+
+# --- loop kernel (CPU) ---------------------------------------------------------------------
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _eann_cpu(vector, distance, powers, radial, rc, l_max, values, jac):
+    """Row p and blocks 2p, 2p + 1 for each pair p; ``prange`` over chunks of pairs.
+
+    gradient of phi = M(x, y, z) g(r):  dM/dr_c g + M g'(r) r_c / r.
+    """
+    n_pairs = vector.shape[0]
+    n_ang, n_rad = powers.shape[0], radial.shape[0]
+    chunk = 64
+    for ch in numba.prange((n_pairs + chunk - 1) // chunk):
+        pw = np.empty((3, l_max + 1))    # x^l, y^l, z^l
+        dpw = np.empty((3, l_max + 1))   # l x^(l-1), ...
+        g = np.empty(n_rad)
+        dg = np.empty(n_rad)
+        for p in range(ch * chunk, min(n_pairs, (ch + 1) * chunk)):
+            r = distance[p]
+            inv = 1.0 / r
+            for c in range(3):
+                pw[c, 0] = 1.0
+                dpw[c, 0] = 0.0
+                for l in range(1, l_max + 1):
+                    pw[c, l] = pw[c, l - 1] * vector[p, c]
+                    dpw[c, l] = l * pw[c, l - 1]
+            for m in range(n_rad):
+                g[m], dg[m] = _gaussian_radial(r, radial[m, 0], radial[m, 1], rc)
+                dg[m] *= inv  # (1/r) dg/dr: times the vector gives the gradient
+            b = 2 * p
+            for a in range(n_ang):
+                lx, ly, lz = powers[a, 0], powers[a, 1], powers[a, 2]
+                mono = pw[0, lx] * pw[1, ly] * pw[2, lz]
+                mx = dpw[0, lx] * pw[1, ly] * pw[2, lz]
+                my = pw[0, lx] * dpw[1, ly] * pw[2, lz]
+                mz = pw[0, lx] * pw[1, ly] * dpw[2, lz]
+                for m in range(n_rad):
+                    col = a * n_rad + m
+                    values[p, col] = mono * g[m]
+                    h = mono * dg[m]
+                    gx = mx * g[m] + h * vector[p, 0]
+                    gy = my * g[m] + h * vector[p, 1]
+                    gz = mz * g[m] + h * vector[p, 2]
+                    jac[b, col, 0] = gx
+                    jac[b, col, 1] = gy
+                    jac[b, col, 2] = gz
+                    jac[b + 1, col, 0] = -gx
+                    jac[b + 1, col, 1] = -gy
+                    jac[b + 1, col, 2] = -gz

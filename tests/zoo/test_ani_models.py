@@ -1,0 +1,109 @@
+"""What is specific to the ANI and AIMNet models: ANI-1x inputs and CELU networks; AIMNet
+charges (exact total charge for charged structures, rotation invariance, fitted when the
+data have them, weight chosen from the data) and the reach of its iterated passes."""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo import keys
+from zoo.data import Dataset
+
+AIMNET_SMALL = dict(n_features=4, passes=2, embedding=(16, 8), update=(8,), output=(8,))
+
+
+def _inputs(model, data, indices, total_charge=None):
+    x, _ = model.batch_source(data[list(indices)], batch_size=len(indices)).batch(np.arange(len(indices)))
+    if total_charge is not None:
+        x[keys.TOTAL_CHARGE] = np.asarray(total_charge, x[keys.POSITIONS].dtype)
+    return x
+
+
+def _rotated(data, seed=0):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    out = data[np.arange(len(data))]
+    out.positions[:] = data.positions @ (q * np.sign(np.linalg.det(q))).T
+    return out
+
+
+def test_ani_uses_the_ani1x_aev_and_celu(ethanol_data):
+    model = zoo.create("ani", elements=ethanol_data.elements, hidden=(8,))
+    assert model.featurizer.params == zoo.models.ani.AniParams.like_ani1x(ethanol_data.elements)
+    x = _inputs(model, ethanol_data, [0])
+    assert x[keys.ANI_RADIAL].shape == (9, 16 * 3) and x[keys.ANI_ANGULAR].shape == (9, 32 * 6)
+    layer = model.network.networks[0][0]
+    assert layer.activation(np.array([-1.0], np.float32)).numpy() == pytest.approx(0.1 * (np.exp(-10.0) - 1))
+    assert zoo.registry.info("ani").generation == "2G" and zoo.registry.info("ani").descriptor == "predefined"
+    assert zoo.registry.info("aimnet").descriptor == "learnable"
+
+
+def test_aimnet_conserves_the_total_charge_exactly(ethanol_data):
+    model = zoo.create("aimnet", elements=ethanol_data.elements, dtype="float64", **AIMNET_SMALL)
+    model.adapt(ethanol_data)
+    last = model.charge_head[-1].kernel  # starts at zero (uniform charges): make it nontrivial
+    last.assign(np.random.default_rng(0).normal(0.0, 1.0, last.shape))
+    total = [1.0, -1.0, 0.0]
+    out = model(_inputs(model, ethanol_data, [0, 1, 2], total))
+    q = out[keys.CHARGES].numpy().reshape(3, 9)
+    np.testing.assert_allclose(q.sum(axis=1), total, atol=1e-12)
+    assert np.std(q[0]) > 1e-3  # not just uniform charges
+    # the total charge reaches the energy (charges are an input of the next pass)
+    neutral = model(_inputs(model, ethanol_data, [0, 1, 2], [0.0, 0.0, 0.0]))[keys.ENERGY].numpy()
+    assert abs(out[keys.ENERGY].numpy()[0] - neutral[0]) > 1e-8
+
+
+def test_aimnet_charges_are_rotation_invariant_and_dipole_follows(ethanol_data):
+    model = zoo.create("aimnet", elements=ethanol_data.elements, dtype="float64", **AIMNET_SMALL)
+    model.adapt(ethanol_data)
+    last = model.charge_head[-1].kernel
+    last.assign(np.random.default_rng(1).normal(0.0, 1.0, last.shape))
+    data = ethanol_data[[3, 4]]
+    base = model(_inputs(model, data, [0, 1]))
+    rotated = model(_inputs(model, _rotated(data), [0, 1]))
+    np.testing.assert_allclose(rotated[keys.CHARGES].numpy(), base[keys.CHARGES].numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rotated[keys.ENERGY].numpy(), base[keys.ENERGY].numpy(), rtol=1e-10)
+    q, r = base[keys.CHARGES].numpy()[:9], data.positions[:9]
+    np.testing.assert_allclose(base[keys.DIPOLE].numpy()[0], q @ r, rtol=1e-10, atol=1e-12)
+
+
+def test_aimnet_passes_reach_beyond_one_cutoff():
+    """With 2 passes, an atom 1.5 R_cr away changes the energy of the far atom (messages
+    pass through the middle one); with 1 pass it cannot."""
+    from ase import Atoms
+
+    atoms = [Atoms("HHH", positions=[[0, 0, 0], [4.0, 0, 0], [x, 0, 0]]) for x in (7.9, 8.1)]
+    data = Dataset.from_atoms(atoms)
+    for passes, changes in ((1, False), (2, True)):
+        keras.utils.set_random_seed(1)
+        model = zoo.create("aimnet", elements=[1], dtype="float64", **{**AIMNET_SMALL, "passes": passes})
+        atomic = [model(_inputs(model, data, [s]))[keys.ATOMIC_ENERGIES].numpy()[0] for s in (0, 1)]
+        assert (abs(atomic[0] - atomic[1]) > 1e-10) == changes, (passes, atomic)
+
+
+def test_aimnet_fit_with_charges_lowers_the_charge_error(ethanol_data):
+    keras.utils.set_random_seed(0)
+    train = ethanol_data[:8]
+    model = zoo.create("aimnet", elements=train.elements, **AIMNET_SMALL)
+    model.adapt(train)
+    assert model.charges_weight == zoo.models.aimnet.DEFAULT_CHARGES_WEIGHT
+    assert keys.CHARGES in model.loss_labels
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    before = model.evaluate(train, verbose=0, return_dict=True)["charges_rmse"]
+    model.fit(train, epochs=10, batch_size=4, verbose=0)
+    after = model.evaluate(train, verbose=0, return_dict=True)["charges_rmse"]
+    assert after < 0.5 * before, (before, after)
+
+
+def test_aimnet_trains_without_charges_and_saves_the_chosen_weight(cu_data, ethanol_data, tmp_path):
+    assert not cu_data.has_label(keys.CHARGES)
+    model = zoo.create("aimnet", elements=cu_data.elements, **AIMNET_SMALL)
+    assert model.get_config()["charges_weight"] is None
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(cu_data[:2], epochs=1, batch_size=2, verbose=0)
+    assert model.charges_weight == 0.0 and keys.CHARGES not in model.loss_labels
+    model.save(tmp_path / "a.keras")
+    assert keras.models.load_model(tmp_path / "a.keras").charges_weight == 0.0
+    explicit = zoo.create("aimnet", elements=ethanol_data.elements, charges_weight=5.0, **AIMNET_SMALL)
+    explicit.adapt(ethanol_data)
+    assert explicit.charges_weight == 5.0

@@ -1,0 +1,133 @@
+"""What is specific to the dpmd, deeppot_se and eann models: DPMD's energy jumps where its
+descriptor does while DeepPot-SE's stays continuous, rotation invariance of energies (and
+covariance of forces), EANN's densities against a NumPy formula, configuration errors."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import molecule
+from scipy.spatial.transform import Rotation
+
+from descriptors.dpmd import DpmdParams, dpmd
+from descriptors.neighbors import neighbor_list
+from zoo import keys
+from zoo.batch import collate
+from zoo.models.deeppot_se import DeepPotSE
+from zoo.models.dpmd import DPMD
+from zoo.models.eann import EANN
+
+ELEMENTS = (1, 6, 8)
+
+
+def _inputs(model, atoms_list):
+    """A flat batch with the pipeline's dtypes (indices int32, floats float64)."""
+    f = model.featurizer
+    batch = collate([f.featurize(a.numbers, a.positions, a.cell.array, a.pbc) for a in atoms_list])
+    return {k: v.astype(np.int32) if v.dtype.kind in "iu" else v for k, v in batch.items()}
+
+
+def _energy(model, atoms):
+    return float(model(_inputs(model, [atoms]))[keys.ENERGY][0])
+
+
+def _probe(x):
+    """A bent C-H-H frame plus an O probe at distance x from C (the O-H distances stay
+    below 3 Å, so only the C-O pair crosses r_c = 3 Å)."""
+    direction = np.array([0.2, 0.5, 0.84]) / np.linalg.norm([0.2, 0.5, 0.84])
+    return Atoms("CHHO", positions=[[0, 0, 0], [1.1, 0, 0], [-0.4, 1.0, 0.1], x * direction])
+
+
+def test_dpmd_energy_jumps_at_the_cutoff_and_deeppot_se_energy_does_not():
+    dp = DPMD(ELEMENTS, dpmd=DpmdParams(ELEMENTS, 3.0, 2, 2).to_dict(), hidden=(8,), dtype="float64")
+    se = DeepPotSE(ELEMENTS, cutoff=3.0, cutoff_smooth=1.0, sel=8, embedding=(4, 8), axis_neurons=2,
+                   hidden=(8,), dtype="float64")
+    se.s_mean.assign([0.3, 0.4, 0.5])  # statistics as after adapt: the embedding input is shifted
+    se.row_std.assign(np.full((3, 4), 0.2))  # and scaled, the rows only scaled
+    jump = {name: abs(_energy(m, _probe(3.0 - 1e-7)) - _energy(m, _probe(3.0 + 1e-7)))
+            for name, m in (("dpmd", dp), ("deeppot_se", se))}
+    assert jump["dpmd"] > 1e-4, jump
+    assert jump["deeppot_se"] < 1e-7, jump  # the slope times the 2e-7 Å step, no jump
+
+
+def _ethanol():
+    atoms = molecule("CH3CH2OH")
+    atoms.positions += np.random.default_rng(3).normal(0, 0.05, atoms.positions.shape)
+    return atoms
+
+
+MODELS = {
+    "dpmd": lambda: DPMD(ELEMENTS, cutoff=4.0, n_full=4, n_max=8, hidden=(8,), dtype="float64"),
+    "deeppot_se": lambda: DeepPotSE(ELEMENTS, cutoff=4.0, cutoff_smooth=2.0, sel=10, embedding=(4, 8),
+                                    axis_neurons=4, hidden=(8,), type_one_side=False, dtype="float64"),
+    "eann": lambda: EANN(ELEMENTS, cutoff=4.0, n_radial=3, hidden=(8,), dtype="float64"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_energy_is_rotation_invariant_and_forces_turn_with_the_molecule(name):
+    model = MODELS[name]()
+    atoms = _ethanol()
+    q = Rotation.from_euler("xyz", [0.9, -0.3, 1.7]).as_matrix()
+    turned = atoms.copy()
+    turned.positions = atoms.positions @ q.T + 2.0
+    out = model.energy_and_forces(_inputs(model, [atoms, turned]))
+    energy, forces = out[keys.ENERGY].numpy(), out[keys.FORCES].numpy()
+    n = len(atoms)
+    assert energy[1] == pytest.approx(energy[0], rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(forces[n:], forces[:n] @ q.T, rtol=1e-8, atol=1e-10)
+    assert np.abs(forces).max() > 1e-6  # not trivially zero
+
+
+def test_deeppot_se_pair_embeddings_give_forces_minus_the_energy_gradient():
+    """type_one_side=False: one embedding network per (centre, neighbour) element pair;
+    the embedding input s is column 0 of the differentiated rows, so forces include dE/ds."""
+    model = MODELS["deeppot_se"]()
+    assert model.embedding_net.n_elements == len(ELEMENTS) ** 2
+    atoms = _ethanol()
+    forces = model.energy_and_forces(_inputs(model, [atoms]))[keys.FORCES].numpy()
+    h = 1e-5
+    for a, c in ((0, 0), (2, 1), (8, 2)):
+        plus, minus = atoms.copy(), atoms.copy()
+        plus.positions[a, c] += h
+        minus.positions[a, c] -= h
+        assert forces[a, c] == pytest.approx(-(_energy(model, plus) - _energy(model, minus)) / (2 * h), rel=1e-6)
+
+
+def test_eann_densities_match_the_formula():
+    model = EANN(ELEMENTS, cutoff=4.0, n_radial=3, l_max=2, hidden=(8,), dtype="float64")
+    c = np.random.default_rng(0).normal(size=model.coefficients.shape)
+    model.coefficients.assign(c)
+    atoms = _ethanol()
+    rho = model.densities(_inputs(model, [atoms])).numpy().reshape(len(atoms), 3, 3)
+    nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 4.0)
+    vec, r = nb.vector, nb.distance
+    element = np.searchsorted(ELEMENTS, atoms.numbers)
+    params = model.featurizer.params
+    fc = (0.5 * np.cos(np.pi * r / 4.0) + 0.5) ** 2
+    expected = np.zeros((len(atoms), 3, 3))
+    for (lx, ly, lz), w in zip(params.angular_components(), params.multinomial_weights()):
+        for m, (alpha, rs) in enumerate(params.radial):
+            phi = vec[:, 0] ** lx * vec[:, 1] ** ly * vec[:, 2] ** lz * np.exp(-alpha * (r - rs) ** 2) * fc
+            orbital = np.bincount(nb.i, weights=c[element[nb.j], m] * phi, minlength=len(atoms))
+            expected[:, lx + ly + lz, m] += w * orbital**2
+    np.testing.assert_allclose(rho, expected, rtol=1e-10, atol=1e-14)
+
+
+def test_dpmd_model_input_is_the_dense_descriptor():
+    model = MODELS["dpmd"]()
+    atoms = _ethanol()
+    params = model.featurizer.params
+    nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, params.cutoff)
+    values, _ = dpmd(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb, params)
+    dense = model.dense_descriptor(_inputs(model, [atoms])[keys.DPMD_SLOTS]).numpy()
+    np.testing.assert_array_equal(dense, values.reshape(len(atoms), -1)[:, params.dense_columns()])
+    assert dense.shape == (len(atoms), params.n_features)
+
+
+def test_configuration_errors_name_the_problem():
+    with pytest.raises(ValueError, match="axis_neurons"):
+        DeepPotSE(ELEMENTS, embedding=(4, 8), axis_neurons=9)
+    with pytest.raises(ValueError, match="n_max must be >= n_full"):
+        DPMD(ELEMENTS, n_full=10, n_max=4)
+    with pytest.raises(ValueError, match="l_max"):
+        EANN(ELEMENTS, l_max=9)

@@ -1,0 +1,64 @@
+"""zoo.reference water_xtb and nacl_xtb: tiny generations (one structure per MD segment),
+checked against GFN2-xTB itself and for their mix of charge states."""
+
+import numpy as np
+import pytest
+
+from zoo import keys, reference
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(reference.CACHE_ENV, str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def water(cache):
+    return reference.load("water_xtb", n_structures=len(reference.WATER_CLUSTERS))
+
+
+@pytest.fixture(scope="module")
+def nacl(cache):
+    return reference.load("nacl_xtb", n_structures=len(reference.NACL_COMPOSITIONS))
+
+
+def _composition_charges(data, rule):
+    return np.array([rule(data.structure(s)[keys.NUMBERS]) for s in range(len(data))])
+
+
+def test_water_clusters_mix_charge_states(water):
+    assert water.elements == (1, 8) and not water.pbc.any()
+    charge = water.labels[keys.TOTAL_CHARGE]
+    assert sorted(np.unique(charge)) == [-1.0, 0.0, 1.0]
+    # H+(H2O)_n has 2 n + 1 hydrogens, OH-(H2O)_(n-1) 2 n - 1
+    expected = _composition_charges(water, lambda z: np.sum(z == 1) - 2 * np.sum(z == 8))
+    np.testing.assert_array_equal(charge, expected)
+
+
+def test_nacl_clusters_mix_charge_states(nacl):
+    assert nacl.elements == (11, 17)
+    expected = _composition_charges(nacl, lambda z: np.sum(z == 11) - np.sum(z == 17))
+    np.testing.assert_array_equal(nacl.labels[keys.TOTAL_CHARGE], expected)
+    assert sorted(np.unique(expected)) == [-1.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("name", ["water", "nacl"])
+def test_labels_are_gfn2_xtb_of_the_stated_charge(name, request):
+    from tblite.ase import TBLite
+
+    data = request.getfixturevalue(name)
+    for key in keys.LABELS:
+        assert data.has_label(key), key
+    sums = np.add.reduceat(data.labels[keys.CHARGES], data.offsets[:-1])
+    np.testing.assert_allclose(sums, data.labels[keys.TOTAL_CHARGE], atol=1e-6)
+    s = int(np.flatnonzero(data.labels[keys.TOTAL_CHARGE] != 0)[0])
+    atoms = data.to_atoms(s)
+    atoms.calc = TBLite(**reference.XTB_SETTINGS, charge=int(data.labels[keys.TOTAL_CHARGE][s]))
+    ref = data.structure(s)
+    np.testing.assert_allclose(atoms.get_potential_energy(), ref[keys.ENERGY], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(atoms.get_forces(), ref[keys.FORCES], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(atoms.get_charges(), ref[keys.CHARGES], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(atoms.get_dipole_moment(), ref[keys.DIPOLE], rtol=0, atol=1e-6)

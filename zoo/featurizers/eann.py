@@ -1,0 +1,26 @@
+"""EANN Gaussian-type orbitals of neighbour pairs (Zhang, Hu, Jiang 2019) as model inputs."""
+
+from __future__ import annotations
+
+from descriptors.eann import EannParams, eann
+from zoo import keys
+from zoo.featurizers.base import ParamsFeaturizer, jacobian_entries, register_featurizer
+
+
+@register_featurizer
+class EannFeaturizer(ParamsFeaturizer):
+    """Orbital rows [n_pairs, K] with their COO Jacobian (:data:`keys.GTO`), plus each
+    row's centre and neighbour element.
+
+    Args:
+        params: the orbitals (its elements are the featurizer's elements).
+    """
+
+    params_class = EannParams
+    jacobians = (keys.GTO_JACOBIAN,)
+
+    def featurize_structure(self, numbers, positions, cell, pbc):
+        values, jac, centre, neighbor_element = eann(positions, numbers, cell, pbc,
+                                                     self.neighbors(positions, cell, pbc), self.params)
+        return {**jacobian_entries(keys.GTO_JACOBIAN, values, jac), keys.GTO_CENTRE: centre,
+                keys.GTO_NEIGHBOR_ELEMENT: neighbor_element}
