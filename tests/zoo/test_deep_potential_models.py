@@ -119,7 +119,7 @@ def test_dpmd_model_input_is_the_dense_descriptor():
     params = model.featurizer.params
     nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, params.cutoff)
     values, _ = dpmd(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb, params)
-    dense = model.dense_descriptor(_inputs(model, [atoms])[keys.DPMD_SLOTS]).numpy()
+    dense = model.descriptor_rows(_inputs(model, [atoms])).numpy()
     np.testing.assert_array_equal(dense, values.reshape(len(atoms), -1)[:, params.dense_columns()])
     assert dense.shape == (len(atoms), params.n_features)
 

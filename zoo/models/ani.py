@@ -8,19 +8,15 @@ import tensorflow as tf
 from descriptors.ani import AniParams
 from zoo import keys
 from zoo.featurizers import AniFeaturizer
-from zoo.layers import ElementMLP
+from zoo.atomwise import AtomwisePotential
 from zoo.layers.celu import activation_identifier
-from zoo.potential import Potential
 from zoo.registry import register
-
-#: AEV columns with a smaller spread on an element's atoms are left unscaled
-MIN_STD = 1e-6
 
 
 @register("ani", generation="2G", descriptor="predefined",
           paper="J. S. Smith, O. Isayev, A. E. Roitberg, Chem. Sci. 8, 3192 (2017); ANI-1x parameters: "
                 "J. S. Smith et al., J. Chem. Phys. 148, 241733 (2018)")
-class ANI(Potential):
+class ANI(AtomwisePotential):
     """ANI: one CELU network per element on ANI-1x AEVs (Smith et al. 2017; review 3.2).
 
     ``E = sum_i E_{Z_i}(G_i)`` with G_i the AEV of atom i (Smith et al. 2017, Eqs. 3-4:
@@ -47,36 +43,17 @@ class ANI(Potential):
 
     def __init__(self, elements, aev=None, hidden=(160, 128, 96), activation="celu_ani", **kwargs):
         params = AniParams.from_dict(aev) if aev else AniParams.like_ani1x(tuple(elements))
-        super().__init__(featurizer=AniFeaturizer(params), **kwargs)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.activation = activation
-        n_elements, n_features = len(self.elements), params.n_features
-        self.feature_mean = self.add_weight(shape=(n_elements, n_features), initializer="zeros",
-                                            trainable=False, name="feature_mean")
-        self.feature_std = self.add_weight(shape=(n_elements, n_features), initializer="ones",
-                                           trainable=False, name="feature_std")
-        self.network = ElementMLP(n_elements, n_features, self.hidden, 1, activation_identifier(activation),
-                                  dtype=self.dtype_policy, name="element_networks")
+        super().__init__(AniFeaturizer(params), params.n_features, hidden, activation, **kwargs)
 
-    def atomic_outputs(self, inputs, training=False):
-        element = inputs[keys.ELEMENT]
-        aev = tf.concat([inputs[keys.ANI_RADIAL], inputs[keys.ANI_ANGULAR]], axis=1)
-        scaled = (aev - tf.gather(self.feature_mean, element)) / tf.gather(self.feature_std, element)
-        return {keys.ATOMIC_ENERGIES: tf.squeeze(self.network(scaled, element), axis=-1)}
+    def network_activation(self):
+        return activation_identifier(self.activation)
 
-    def adapt_inputs(self, batch):
-        element = batch[keys.ELEMENT]
-        values = np.concatenate([np.asarray(batch[keys.ANI_RADIAL], np.float64),
-                                 np.asarray(batch[keys.ANI_ANGULAR], np.float64)], axis=1)
-        mean = np.zeros(self.feature_mean.shape)
-        std = np.ones(self.feature_std.shape)
-        for e in np.unique(element):
-            mean[e] = values[element == e].mean(axis=0)
-            spread = values[element == e].std(axis=0)
-            std[e] = np.where(spread > MIN_STD, spread, 1.0)
-        self.feature_mean.assign(mean)
-        self.feature_std.assign(std)
+    def descriptor_rows(self, inputs):
+        return tf.concat([inputs[keys.ANI_RADIAL], inputs[keys.ANI_ANGULAR]], axis=1)
+
+    def descriptor_array(self, batch):
+        return np.concatenate([np.asarray(batch[keys.ANI_RADIAL], np.float64),
+                               np.asarray(batch[keys.ANI_ANGULAR], np.float64)], axis=1)
 
     def get_config(self):
-        return {**super().get_config(), "elements": list(self.elements), "aev": self.featurizer.params.to_dict(),
-                "hidden": list(self.hidden), "activation": self.activation}
+        return {**super().get_config(), "aev": self.featurizer.params.to_dict()}

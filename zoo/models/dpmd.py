@@ -8,17 +8,13 @@ import tensorflow as tf
 from descriptors.dpmd import DpmdParams
 from zoo import keys
 from zoo.featurizers import DpmdFeaturizer
-from zoo.layers import ElementMLP
-from zoo.potential import Potential
+from zoo.atomwise import AtomwisePotential
 from zoo.registry import register
-
-#: descriptor columns with a smaller spread on an element's atoms are left unscaled
-MIN_STD = 1e-6
 
 
 @register("dpmd", generation="2G", descriptor="predefined",
           paper="L. Zhang, J. Han, H. Wang, R. Car, W. E, Phys. Rev. Lett. 120, 143001 (2018)")
-class DPMD(Potential):
+class DPMD(AtomwisePotential):
     """DPMD: element-specific fitting networks on the sorted local-frame descriptor (review 3.2).
 
     ``E = sum_i E_{Z_i}(D_i)``: D_i holds, per neighbour element and nearest first,
@@ -49,43 +45,19 @@ class DPMD(Potential):
     def __init__(self, elements, cutoff=6.0, n_full=16, n_max=96, dpmd=None, hidden=(120, 60, 30),
                  activation="tanh", **kwargs):
         params = DpmdParams.from_dict(dpmd) if dpmd else DpmdParams.auto(tuple(elements), cutoff, n_full, n_max)
-        super().__init__(featurizer=DpmdFeaturizer(params), **kwargs)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.activation = activation
+        super().__init__(DpmdFeaturizer(params), params.n_features, hidden, activation,
+                         network_name="fitting_networks", **kwargs)
         self.columns = params.dense_columns()
-        n_elements, n_features = len(self.elements), params.n_features
-        self.feature_mean = self.add_weight(shape=(n_elements, n_features), initializer="zeros",
-                                            trainable=False, name="feature_mean")
-        self.feature_std = self.add_weight(shape=(n_elements, n_features), initializer="ones",
-                                           trainable=False, name="feature_std")
-        self.network = ElementMLP(n_elements, n_features, self.hidden, 1, activation,
-                                  dtype=self.dtype_policy, name="fitting_networks")
 
-    def dense_descriptor(self, slots):
+    def descriptor_rows(self, inputs):
         """[n_atoms * n_slots, 4] slot rows -> [n_atoms, K] dense columns."""
-        rows = tf.reshape(slots, [-1, 4 * self.featurizer.params.n_slots])
+        rows = tf.reshape(inputs[keys.DPMD_SLOTS], [-1, 4 * self.featurizer.params.n_slots])
         return tf.gather(rows, self.columns, axis=1)
 
-    def atomic_outputs(self, inputs, training=False):
-        element = inputs[keys.ELEMENT]
-        x = self.dense_descriptor(inputs[keys.DPMD_SLOTS])
-        scaled = (x - tf.gather(self.feature_mean, element)) / tf.gather(self.feature_std, element)
-        return {keys.ATOMIC_ENERGIES: tf.squeeze(self.network(scaled, element), axis=-1)}
-
-    def adapt_inputs(self, batch):
-        element = batch[keys.ELEMENT]
+    def descriptor_array(self, batch):
         slots = np.asarray(batch[keys.DPMD_SLOTS], np.float64)
-        values = slots.reshape(len(element), -1)[:, self.columns]
-        mean = np.zeros(self.feature_mean.shape)
-        std = np.ones(self.feature_std.shape)
-        for e in np.unique(element):
-            mean[e] = values[element == e].mean(axis=0)
-            spread = values[element == e].std(axis=0)
-            std[e] = np.where(spread > MIN_STD, spread, 1.0)
-        self.feature_mean.assign(mean)
-        self.feature_std.assign(std)
+        return slots.reshape(len(batch[keys.ELEMENT]), -1)[:, self.columns]
 
     def get_config(self):
-        return {**super().get_config(), "elements": list(self.elements), "cutoff": self.featurizer.params.cutoff,
-                "dpmd": self.featurizer.params.to_dict(), "hidden": list(self.hidden),
-                "activation": self.activation}
+        return {**super().get_config(), "cutoff": self.featurizer.params.cutoff,
+                "dpmd": self.featurizer.params.to_dict()}

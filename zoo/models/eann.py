@@ -8,12 +8,10 @@ import tensorflow as tf
 from descriptors.eann import EannParams
 from zoo import keys
 from zoo.featurizers import EannFeaturizer
-from zoo.layers import ElementMLP
+from zoo.layers import ElementMLP, group_statistics
 from zoo.potential import Potential
 from zoo.registry import register
 
-#: density columns with a smaller spread on an element's atoms are left unscaled
-MIN_STD = 1e-6
 
 
 @register("eann", generation="2G", descriptor="predefined",
@@ -84,12 +82,7 @@ class EANN(Potential):
                   (keys.ELEMENT, keys.GTO, keys.GTO_CENTRE, keys.GTO_NEIGHBOR_ELEMENT)}
         inputs[keys.GTO] = tf.cast(inputs[keys.GTO], self.compute_dtype)
         rho = np.asarray(self.densities(inputs), np.float64)
-        mean = np.zeros(self.density_mean.shape)
-        std = np.ones(self.density_std.shape)
-        for e in np.unique(element):
-            mean[e] = rho[element == e].mean(axis=0)
-            spread = rho[element == e].std(axis=0)
-            std[e] = np.where(spread > MIN_STD, spread, 1.0)
+        mean, std = group_statistics(rho, element, len(self.elements))
         self.density_mean.assign(mean)
         self.density_std.assign(std)
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
 from descriptors.wacsf import WacsfParams
-from zoo import keys
+from zoo.atomwise import AtomwisePotential
 from zoo.featurizers import WacsfFeaturizer
-from zoo.layers import ElementMLP, group_statistics, standardize, statistics_weights
-from zoo.potential import Potential
 from zoo.registry import register
 
 
 @register("wacsf_hdnnp", generation="2G", descriptor="predefined",
           paper="M. Gastegger, L. Schwiedrzik, M. Bittermann, F. Berzsenyi, P. Marquetand, "
                 "J. Chem. Phys. 148, 241709 (2018)")
-class WacsfHDNNP(Potential):
+class WacsfHDNNP(AtomwisePotential):
     """Behler–Parrinello HDNNP on weighted ACSFs: input size independent of the elements (review 3.2).
 
     ``E = sum_i E_{Z_i}(W_i)``: one MLP per element, as :class:`zoo.models.hdnnp.HDNNP`, but
@@ -45,25 +41,8 @@ class WacsfHDNNP(Potential):
                  activation="tanh", **kwargs):
         params = (WacsfParams.from_dict(wacsf) if wacsf
                   else WacsfParams.auto(tuple(elements), cutoff, n_radial=n_radial, n_angular=n_angular))
-        super().__init__(featurizer=WacsfFeaturizer(params), **kwargs)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.activation = activation
-        n_elements, n_features = len(self.elements), params.n_features
-        statistics_weights(self, n_elements, n_features)  # feature_mean, feature_std
-        self.network = ElementMLP(n_elements, n_features, self.hidden, 1, activation,
-                                  dtype=self.dtype_policy, name="element_networks")
-
-    def atomic_outputs(self, inputs, training=False):
-        element = inputs[keys.ELEMENT]
-        scaled = standardize(inputs[keys.DESCRIPTORS], element, self.feature_mean, self.feature_std)
-        return {keys.ATOMIC_ENERGIES: tf.squeeze(self.network(scaled, element), axis=-1)}
-
-    def adapt_inputs(self, batch):
-        mean, std = group_statistics(batch[keys.DESCRIPTORS], batch[keys.ELEMENT], len(self.elements))
-        self.feature_mean.assign(mean)
-        self.feature_std.assign(std)
+        super().__init__(WacsfFeaturizer(params), params.n_features, hidden, activation, **kwargs)
 
     def get_config(self):
         params = self.featurizer.params
-        return {**super().get_config(), "elements": list(self.elements), "cutoff": params.cutoff,
-                "wacsf": params.to_dict(), "hidden": list(self.hidden), "activation": self.activation}
+        return {**super().get_config(), "cutoff": params.cutoff, "wacsf": params.to_dict()}
