@@ -69,7 +69,8 @@ def run_cells(cells_to_run, cells: Path | None, threads: int, scheduler: str | N
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers or default_workers(threads), threads_per_worker=1,
-                               processes=True, env=thread_environment(threads), dashboard_address=None)
+                               processes=True, env=thread_environment(threads),
+                               dashboard_address=":0")  # any free port: never collides with a running cluster
     with Client(scheduler or cluster) as client:
         futures = {client.submit(execute_on_worker, cell, cells, threads, key=cell.key, pure=False): cell
                    for cell in cells_to_run}
