@@ -1,7 +1,7 @@
 """nnp-zoo: neural network potentials of every generation, as Keras models.
 
 Public API (docs/DESIGN.md): ``zoo.available()``, ``zoo.create(name, **hyper)``,
-``zoo.data``, ``zoo.Potential``, ``zoo.Calculator``. Attributes are imported lazily so
+``zoo.data``, ``zoo.Potential``, ``zoo.Calculator``, ``zoo.Committee``, ``zoo.Delta``. Attributes are imported lazily so
 that ``import zoo.data`` does not load TensorFlow.
 """
 
@@ -12,6 +12,8 @@ _LAZY = {
     "create": ("zoo.registry", "create"),
     "Potential": ("zoo.potential", "Potential"),
     "Calculator": ("zoo.calculator", "Calculator"),
+    "Committee": ("zoo.committee", "Committee"),
+    "Delta": ("zoo.delta", "Delta"),
 }
 _SUBMODULES = ("data", "keys", "reference", "registry", "featurizers", "layers", "models")
 

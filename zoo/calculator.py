@@ -35,6 +35,7 @@ from zoo import keys
 from zoo.batch import collate
 from zoo.data.validate import check_cell_pbc
 from zoo.featurizers.base import element_symbols
+from zoo.pipeline import cast_input
 from zoo.potential import Potential
 
 
@@ -131,7 +132,7 @@ class Calculator(AseCalculator):
         if self.charge_aware:
             item[keys.TOTAL_CHARGE] = np.array([self.charge_of(atoms)])
         item[keys.CELL] = cell
-        return {k: _cast(v, self.model.compute_dtype) for k, v in collate([item]).items()}
+        return {k: cast_input(v, self.model.compute_dtype) for k, v in collate([item]).items()}
 
     def charge_of(self, atoms) -> float:
         """Total charge (e): the keyword, else ``atoms.info`` (ASE's ``charge`` or ours), else 0."""
@@ -144,12 +145,3 @@ class Calculator(AseCalculator):
                     raise ValueError(f"atoms.info[{key!r}] must be a finite total charge (e), received {charge}")
                 return charge
         return 0.0
-
-
-def _cast(array: np.ndarray, float_dtype) -> np.ndarray:
-    """Floats to the model's compute dtype, integers to int32 (as zoo.pipeline does for training)."""
-    if np.issubdtype(array.dtype, np.floating):
-        return array.astype(float_dtype, copy=False)
-    if np.issubdtype(array.dtype, np.integer):
-        return array.astype(np.int32, copy=False)
-    return array

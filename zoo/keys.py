@@ -43,6 +43,10 @@ FREE_ENERGY = "free_energy"
 ASE_INFO_CHARGE = "charge"
 #: float [n_atoms], eV, per-atom energy contributions (model output)
 ATOMIC_ENERGIES = "atomic_energies"
+#: float [n_structures], eV, standard deviation of a committee's energies
+ENERGY_STD = "energy_std"
+#: float [n_atoms], eV/Å, RMS over committee members of |F_member - F_mean| per atom
+FORCES_STD = "forces_std"
 #: float [n_atoms], eV, atomic energy terms of fixed physical form (electrostatics,
 #: dispersion) that a model outputs in eV: added after the energy scale and baseline
 PHYSICAL_ENERGIES = "physical_energies"

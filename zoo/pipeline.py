@@ -69,7 +69,7 @@ class FeatureCache:
         return len(self._items)
 
 
-def _cast(array: np.ndarray, float_dtype) -> np.ndarray:
+def cast_input(array: np.ndarray, float_dtype) -> np.ndarray:
     """Floats to the model's dtype, integers to int32 (what TF segment ops index with)."""
     if np.issubdtype(array.dtype, np.floating):
         return array.astype(float_dtype, copy=False)
@@ -137,7 +137,7 @@ class BatchSource:
             for key in self.labels:
                 label = d.labels[key]
                 item[key] = label[s:s + 1] if key in _STRUCTURE_LABELS else label[a:b]
-            item = {k: _cast(v, self.dtype) for k, v in item.items()}
+            item = {k: cast_input(v, self.dtype) for k, v in item.items()}
             self.cache.put(s, item)
         return item
 
