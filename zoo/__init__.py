@@ -15,7 +15,7 @@ _LAZY = {
     "Committee": ("zoo.committee", "Committee"),
     "Delta": ("zoo.delta", "Delta"),
 }
-_SUBMODULES = ("data", "keys", "reference", "registry", "featurizers", "layers", "models")
+_SUBMODULES = ("data", "keys", "reference", "registry", "featurizers", "layers", "models", "active_learning")
 
 __all__ = [*_LAZY, *_SUBMODULES]
 
