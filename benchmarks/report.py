@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 #: result column -> heading of the comparison table
@@ -50,3 +53,24 @@ def write_report(results: pd.DataFrame, sweep, path) -> None:
             f"{budget.patience} epochs. Errors on the held-out test split; timings are medians of repeats.",
             "", to_markdown(comparison_table(results)), ""]
     path.write_text("\n".join(text))
+
+
+def load_results(folder, sweep=None) -> pd.DataFrame:
+    """The results of a sweep folder.
+
+    With ``sweep``: the rows of that sweep's cells stored so far (``cells/*.json``), so a
+    sweep still running, stopped, or finished gives its current table, and cells of an
+    earlier configuration are left out. Without: ``results.csv`` of the last finished run.
+    """
+    folder = Path(folder)
+    if sweep is not None:
+        from benchmarks.runner import plan
+        import zoo
+
+        paths = [folder / "cells" / f"{cell.key}.json" for cell in plan(sweep, zoo.registry.registered())]
+        rows = [json.loads(p.read_text()) for p in paths if p.is_file()]
+    else:
+        rows = pd.read_csv(folder / "results.csv").to_dict("records") if (folder / "results.csv").is_file() else []
+    if not rows:
+        raise FileNotFoundError(f"no results in {folder}: run the sweep first (make bench)")
+    return pd.DataFrame(rows)

@@ -60,6 +60,13 @@ def test_a_second_run_resumes_from_the_stored_cells(tmp_path, cu_data, capsys, m
     def must_not_run(*args, **kwargs):
         raise AssertionError("a finished cell ran again")
 
+    from benchmarks.report import load_results
+
+    stored = load_results(tmp_path / "results" / "tiny", load_sweep(sweep_path))
+    assert stored["model"].tolist() == ["hdnnp"] and stored["status"].tolist() == ["ok"]
+    assert stored["forces_rmse_mev_a"].iloc[0] == pytest.approx(first["forces_rmse_mev_a"].iloc[0])
+    with pytest.raises(FileNotFoundError, match="run the sweep first"):
+        load_results(tmp_path / "nothing", load_sweep(sweep_path))
     monkeypatch.setattr(benchmarks.runner, "run_cell", must_not_run)
     assert main(["run", str(sweep_path), "--out", str(tmp_path / "results")]) == 0
     again = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv")
