@@ -379,19 +379,21 @@ def acsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: AcsfParams
     n_max = int(np.diff(offsets).max()) if n_atoms else 0
     _acsf_cpu(offsets, nb.j, nb.vector, nb.distance, element, len(params.elements), params.cutoff,
               cutoffs.KINDS[params.cutoff_function], *tables, n_max, values, item, atom, value)
-    return values, Jacobian(item, atom, value, _block_displacements(nb, offsets, n_blocks))
+    return values, Jacobian(item, atom, value, _block_displacements(nb.i, nb.vector, n_blocks))
 
 
-def _block_displacements(nb: Neighbors, offsets, n_blocks) -> np.ndarray:
-    """float64 [B, 3]: zero for centre i's own block ``offsets[i] + i``, the pair vector for
-    pair p's block ``p + i[p] + 1`` (the block layout of :func:`_store_centre`)."""
+def _block_displacements(i, vector, n_blocks) -> np.ndarray:
+    """float64 [B, 3] for pairs (i [P], vector [P, 3]) sorted by centre: zero for centre c's
+    own block ``offsets[c] + c``, the pair vector for pair p's block ``p + i[p] + 1`` (the
+    block layout of :func:`_store_centre`, shared by the wACSF and ANI kernels)."""
     displacement = np.zeros((n_blocks, 3))
-    displacement[np.arange(len(nb.i)) + nb.i + 1] = nb.vector
+    displacement[np.arange(len(i)) + i + 1] = vector
     return displacement
 
 
-def _element_index(numbers, elements, n_atoms) -> np.ndarray:
-    """int64 [n_atoms]: index of each atom's element in ``elements``."""
+def _element_index(numbers, elements, n_atoms, what="descriptor's", params_name="AcsfParams") -> np.ndarray:
+    """int64 [n_atoms]: index of each atom's element in ``elements`` (``what`` and
+    ``params_name`` name the descriptor and its parameter class in the error message)."""
     numbers = np.asarray(numbers)
     if numbers.shape != (n_atoms,) or numbers.dtype.kind not in "iu":
         raise ValueError(f"numbers must be integers of shape [{n_atoms}] (one per position), "
@@ -403,8 +405,8 @@ def _element_index(numbers, elements, n_atoms) -> np.ndarray:
     if np.any(element < 0):
         z = int(numbers[element < 0][0])
         symbol = chemical_symbols[z] if 0 < z < len(chemical_symbols) else "not an element"
-        raise ValueError(f"element {z} ({symbol}) is not in the descriptor's elements {tuple(elements)}; "
-                         f"build AcsfParams with elements that include it")
+        raise ValueError(f"element {z} ({symbol}) is not in the {what} elements {tuple(elements)}; "
+                         f"build {params_name} with elements that include it")
     return element
 
 
@@ -427,8 +429,8 @@ def _within(nb: Neighbors, n_atoms, cutoff) -> Neighbors:
                          f"ACSF need distinct, finite positions")
     keep = distance < cutoff
     if keep.all():
-        return Neighbors(i, j.astype(np.int64, copy=False), nb.shift, vector, distance)
-    return Neighbors(i[keep], j[keep].astype(np.int64), np.asarray(nb.shift)[keep], vector[keep],
+        return Neighbors(i.astype(np.int64, copy=False), j.astype(np.int64, copy=False), nb.shift, vector, distance)
+    return Neighbors(i[keep].astype(np.int64), j[keep].astype(np.int64), np.asarray(nb.shift)[keep], vector[keep],
                      distance[keep])
 
 

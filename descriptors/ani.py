@@ -76,7 +76,8 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from descriptors import cutoffs
-from descriptors.acsf import _checked_elements, exp_nonpositive, radial_term
+from descriptors.acsf import (_block_displacements, _checked_elements, _element_index, _within, exp_nonpositive,
+                             radial_term)
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
 
@@ -368,8 +369,8 @@ def ani_aev(positions, numbers, cell, pbc, neighbors: Neighbors, params: AniPara
     ang_value = np.zeros((n_atoms + n_ang, params.n_angular, 3))
     _aev_cpu(offsets, offsets_a, nb.j, nb.vector, nb.distance, element, *tables,
              radial, rad_item, rad_atom, rad_value, ang, ang_item, ang_atom, ang_value)
-    rad_disp = _centre_displacements(nb.i, nb.vector, n_atoms + n_pairs)
-    ang_disp = _centre_displacements(nb.i[angular], nb.vector[angular], n_atoms + n_ang)
+    rad_disp = _block_displacements(nb.i, nb.vector, n_atoms + n_pairs)
+    ang_disp = _block_displacements(nb.i[angular], nb.vector[angular], n_atoms + n_ang)
     return AniAev(radial, Jacobian(rad_item, rad_atom, rad_value, rad_disp),
                   ang, Jacobian(ang_item, ang_atom, ang_value, ang_disp))
 
@@ -418,61 +419,12 @@ def _prepare(positions, numbers, neighbors, params, device):
     if device != "cpu":
         raise ValueError(f"device must be 'cpu' or 'cuda', received {device!r}")
     n_atoms = len(positions)
-    element = _element_index(numbers, params.elements, n_atoms)
+    element = _element_index(numbers, params.elements, n_atoms, "AEV's", "AniParams")
     nb = _within(neighbors, n_atoms, params.radial_cutoff)
     offsets = centre_offsets(nb.i, n_atoms)
     angular = nb.distance < params.angular_cutoff
     offsets_a = centre_offsets(nb.i[angular], n_atoms)
     return n_atoms, element, nb, offsets, angular, offsets_a
-
-
-def _centre_displacements(i, vector, n_blocks) -> np.ndarray:
-    """float64 [B, 3]: zero for centre blocks ``offsets[c] + c``, the pair vector for the
-    block ``p + i[p] + 1`` of pair p (the layout of the AEV kernels)."""
-    displacement = np.zeros((n_blocks, 3))
-    displacement[np.arange(len(i)) + i + 1] = vector
-    return displacement
-
-
-def _element_index(numbers, elements, n_atoms) -> np.ndarray:
-    """int64 [n_atoms]: index of each atom's element in ``elements``."""
-    numbers = np.asarray(numbers)
-    if numbers.shape != (n_atoms,) or numbers.dtype.kind not in "iu":
-        raise ValueError(f"numbers must be integers of shape [{n_atoms}] (one per position), "
-                         f"received {numbers.dtype} of shape {numbers.shape}")
-    table = np.full(len(chemical_symbols), -1, dtype=np.int64)
-    table[list(elements)] = np.arange(len(elements))
-    known = (numbers > 0) & (numbers < len(chemical_symbols))
-    element = np.where(known, table[np.where(known, numbers, 0)], -1)
-    if np.any(element < 0):
-        z = int(numbers[element < 0][0])
-        symbol = chemical_symbols[z] if 0 < z < len(chemical_symbols) else "not an element"
-        raise ValueError(f"element {z} ({symbol}) is not in the AEV's elements {tuple(elements)}; "
-                         f"build AniParams with elements that include it")
-    return element
-
-
-def _within(nb: Neighbors, n_atoms, cutoff) -> Neighbors:
-    """The pairs of ``nb`` closer than ``cutoff``, after checking what the kernels rely on
-    (they do no bounds checks): shapes, j in range, distances > 0."""
-    i, j = np.asarray(nb.i), np.asarray(nb.j)
-    vector, distance = np.asarray(nb.vector, dtype=np.float64), np.asarray(nb.distance, dtype=np.float64)
-    n_pairs = len(i)
-    if j.shape != (n_pairs,) or vector.shape != (n_pairs, 3) or distance.shape != (n_pairs,):
-        raise ValueError(f"neighbors must have i, j, distance of shape [P] and vector of shape [P, 3], "
-                         f"received {i.shape}, {j.shape}, {distance.shape}, {vector.shape}")
-    if n_pairs and (j.min() < 0 or j.max() >= n_atoms):
-        raise ValueError(f"neighbors.j must index atoms in [0, {n_atoms}), received values in "
-                         f"[{j.min()}, {j.max()}]")
-    if n_pairs and not distance.min() > 0.0:  # also catches NaN
-        p = int(np.argmin(np.where(np.isnan(distance), -1.0, distance)))
-        raise ValueError(f"atoms {int(i[p])} and {int(j[p])} are at distance {distance[p]} Å; "
-                         f"AEVs need distinct, finite positions")
-    keep = distance < cutoff
-    if keep.all():
-        return Neighbors(i.astype(np.int64, copy=False), j.astype(np.int64, copy=False), nb.shift, vector, distance)
-    return Neighbors(i[keep].astype(np.int64), j[keep].astype(np.int64), np.asarray(nb.shift)[keep],
-                     vector[keep], distance[keep])
 
 
 def _tables(params: AniParams):

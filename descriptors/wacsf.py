@@ -226,7 +226,7 @@ def wacsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: WacsfPara
     atom = np.empty(n_blocks, dtype=np.int64)
     atom[offsets[:-1] + np.arange(n_atoms)] = np.arange(n_atoms)
     atom[np.arange(len(nb.i)) + nb.i + 1] = nb.j
-    return values, Jacobian(item, atom, value, _block_displacements(nb, offsets, n_blocks))
+    return values, Jacobian(item, atom, value, _block_displacements(nb.i, nb.vector, n_blocks))
 
 
 def check_device(device, name):
