@@ -316,6 +316,8 @@ def _checked_elements(elements) -> tuple[int, ...]:
 
 
 def _checked_sets(name, sets, fields) -> tuple[tuple[float, ...], ...]:
+    """Parameter sets as float tuples, checked: finite, eta (first field) >= 0, zeta >= 1 and
+    lambda = ±1 where ``fields`` name them (shared by ACSF and wACSF)."""
     try:
         out = tuple(tuple(float(x) for x in s) for s in sets)
     except (TypeError, ValueError):
@@ -326,10 +328,11 @@ def _checked_sets(name, sets, fields) -> tuple[tuple[float, ...], ...]:
             raise ValueError(f"{name} entries must be finite ({', '.join(fields)}), received {s}")
         if s[0] < 0:
             raise ValueError(f"{name} eta must be >= 0 1/Å^2, received eta={s[0]} in {s}")
-        if len(fields) == 3 and s[1] < 1:
-            raise ValueError(f"{name} zeta must be >= 1, received zeta={s[1]} in {s}")
-        if len(fields) == 3 and s[2] not in (-1.0, 1.0):
-            raise ValueError(f"{name} lambda must be -1 or +1, received lambda={s[2]} in {s}")
+        value = dict(zip(fields, s))
+        if "zeta" in value and value["zeta"] < 1:
+            raise ValueError(f"{name} zeta must be >= 1, received zeta={value['zeta']} in {s}")
+        if "lambda" in value and value["lambda"] not in (-1.0, 1.0):
+            raise ValueError(f"{name} lambda must be -1 or +1, received lambda={value['lambda']} in {s}")
     return out
 
 

@@ -44,7 +44,7 @@ from ase.data import chemical_symbols
 
 from descriptors import acsf as _acsf
 from descriptors import cutoffs
-from descriptors.acsf import _block_displacements, _checked_elements, _within
+from descriptors.acsf import _block_displacements, _checked_elements, _checked_sets, _within
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
 
@@ -165,23 +165,6 @@ class WacsfParams:
             weights = [table[z] for z in numbers]
         return cls(tuple(numbers), cutoff, radial, angular, None if weights is None else tuple(weights),
                    cutoff_function)
-
-
-def _checked_sets(name, sets, fields) -> tuple[tuple[float, ...], ...]:
-    try:
-        out = tuple(tuple(float(x) for x in s) for s in sets)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of ({', '.join(fields)}) tuples, received {sets!r}") from None
-    for s in out:
-        if len(s) != len(fields) or not all(math.isfinite(x) for x in s):
-            raise ValueError(f"{name} entries must be finite ({', '.join(fields)}), received {s}")
-        if s[0] < 0:
-            raise ValueError(f"{name} eta must be >= 0 1/Å^2, received eta={s[0]} in {s}")
-        if len(fields) == 4 and s[2] < 1:
-            raise ValueError(f"{name} zeta must be >= 1, received zeta={s[2]} in {s}")
-        if len(fields) == 4 and s[3] not in (-1.0, 1.0):
-            raise ValueError(f"{name} lambda must be -1 or +1, received lambda={s[3]} in {s}")
-    return out
 
 
 # --- dispatcher ----------------------------------------------------------------------------

@@ -75,14 +75,14 @@ class JacobianKeys(NamedTuple):
     displacement: str  #: float [B, 3], Å, block atom image relative to the row's reference atom (virial)
 
 
+def jacobian_keys(values: str, prefix: str) -> JacobianKeys:
+    """The Jacobian keys of ``values``, named ``<prefix>_jac_item`` and so on."""
+    return JacobianKeys(values=values, item=f"{prefix}_jac_item", atom=f"{prefix}_jac_atom",
+                        value=f"{prefix}_jac_value", displacement=f"{prefix}_jac_displacement")
+
+
 #: Jacobian of DESCRIPTORS
-DESCRIPTORS_JACOBIAN = JacobianKeys(
-    values=DESCRIPTORS,
-    item="descriptors_jac_item",
-    atom="descriptors_jac_atom",
-    value="descriptors_jac_value",
-    displacement="descriptors_jac_displacement",
-)
+DESCRIPTORS_JACOBIAN = jacobian_keys(DESCRIPTORS, "descriptors")
 
 # --- flat-batch index offsets --------------------------------------------------------------
 #: index key -> key of the array whose per-structure length offsets it when structures are
@@ -97,13 +97,7 @@ OFFSET_BY = {
 #: ``atom * n_slots + slot`` = (1/R, x/R², y/R², z/R²); zeros for empty slots
 DPMD_SLOTS = "dpmd_slots"
 #: Jacobian of DPMD_SLOTS
-DPMD_JACOBIAN = JacobianKeys(
-    values=DPMD_SLOTS,
-    item="dpmd_jac_item",
-    atom="dpmd_jac_atom",
-    value="dpmd_jac_value",
-    displacement="dpmd_jac_displacement",
-)
+DPMD_JACOBIAN = jacobian_keys(DPMD_SLOTS, "dpmd")
 #: float [n_rows, 4], DeepPot-SE environment-matrix rows (s, s x/r, s y/r, s z/r) in 1/Å,
 #: one per filled neighbour slot (no padding)
 ENV_MATRIX = "env_matrix"
@@ -114,13 +108,7 @@ ENV_MATRIX_NEIGHBOR_ELEMENT = "env_matrix_neighbor_element"
 #: int [n_rows], slot of the row in the centre's padded matrix (element-major, nearest first)
 ENV_MATRIX_SLOT = "env_matrix_slot"
 #: Jacobian of ENV_MATRIX
-ENV_MATRIX_JACOBIAN = JacobianKeys(
-    values=ENV_MATRIX,
-    item="env_matrix_jac_item",
-    atom="env_matrix_jac_atom",
-    value="env_matrix_jac_value",
-    displacement="env_matrix_jac_displacement",
-)
+ENV_MATRIX_JACOBIAN = jacobian_keys(ENV_MATRIX, "env_matrix")
 #: float [n_pairs, K], EANN Gaussian-type orbitals x^lx y^ly z^lz exp(-α (r - r_s)²) f_c(r)
 #: of each neighbour entry (Å^L)
 GTO = "gto"
@@ -129,13 +117,7 @@ GTO_CENTRE = "gto_centre"
 #: int [n_pairs], element index (into the model's elements) of the row's neighbour
 GTO_NEIGHBOR_ELEMENT = "gto_neighbor_element"
 #: Jacobian of GTO
-GTO_JACOBIAN = JacobianKeys(
-    values=GTO,
-    item="gto_jac_item",
-    atom="gto_jac_atom",
-    value="gto_jac_value",
-    displacement="gto_jac_displacement",
-)
+GTO_JACOBIAN = jacobian_keys(GTO, "gto")
 OFFSET_BY.update({
     DPMD_JACOBIAN.item: DPMD_SLOTS,
     DPMD_JACOBIAN.atom: ELEMENT,
@@ -157,23 +139,11 @@ COULOMB_I = "coulomb_i"
 #: int [n_entries], second atom j >= i of each Coulomb matrix entry (offset into the batch)
 COULOMB_J = "coulomb_j"
 #: Jacobian of COULOMB_MATRIX
-COULOMB_JACOBIAN = JacobianKeys(
-    values=COULOMB_MATRIX,
-    item="coulomb_jac_item",
-    atom="coulomb_jac_atom",
-    value="coulomb_jac_value",
-    displacement="coulomb_jac_displacement",
-)
+COULOMB_JACOBIAN = jacobian_keys(COULOMB_MATRIX, "coulomb")
 #: float [n_atoms, 1], eV, Grimme D2 dispersion energy per atom (s6 = 1)
 D2_ENERGIES = "d2_energies"
 #: Jacobian of D2_ENERGIES
-D2_JACOBIAN = JacobianKeys(
-    values=D2_ENERGIES,
-    item="d2_jac_item",
-    atom="d2_jac_atom",
-    value="d2_jac_value",
-    displacement="d2_jac_displacement",
-)
+D2_JACOBIAN = jacobian_keys(D2_ENERGIES, "d2")
 OFFSET_BY.update({
     COULOMB_I: ELEMENT,
     COULOMB_J: ELEMENT,
@@ -187,23 +157,11 @@ OFFSET_BY.update({
 #: float [n_atoms, E R], radial part of the ANI AEV (element-resolved, dimensionless)
 ANI_RADIAL = "ani_radial"
 #: Jacobian of ANI_RADIAL
-ANI_RADIAL_JACOBIAN = JacobianKeys(
-    values=ANI_RADIAL,
-    item="ani_radial_jac_item",
-    atom="ani_radial_jac_atom",
-    value="ani_radial_jac_value",
-    displacement="ani_radial_jac_displacement",
-)
+ANI_RADIAL_JACOBIAN = jacobian_keys(ANI_RADIAL, "ani_radial")
 #: float [n_atoms, E(E+1)/2 A Z], angular part of the ANI AEV (element-pair-resolved)
 ANI_ANGULAR = "ani_angular"
 #: Jacobian of ANI_ANGULAR
-ANI_ANGULAR_JACOBIAN = JacobianKeys(
-    values=ANI_ANGULAR,
-    item="ani_angular_jac_item",
-    atom="ani_angular_jac_atom",
-    value="ani_angular_jac_value",
-    displacement="ani_angular_jac_displacement",
-)
+ANI_ANGULAR_JACOBIAN = jacobian_keys(ANI_ANGULAR, "ani_angular")
 #: float [n_pairs, R], radial AEV summand of each neighbour entry within R_cr (not summed)
 ANI_PAIR = "ani_pair"
 #: int [n_pairs], centre atom of each ANI_PAIR row (offset into the batch)
@@ -211,13 +169,7 @@ ANI_PAIR_CENTRE = "ani_pair_centre"
 #: int [n_pairs], neighbour atom of each ANI_PAIR row (offset into the batch)
 ANI_PAIR_NEIGHBOR = "ani_pair_neighbor"
 #: Jacobian of ANI_PAIR
-ANI_PAIR_JACOBIAN = JacobianKeys(
-    values=ANI_PAIR,
-    item="ani_pair_jac_item",
-    atom="ani_pair_jac_atom",
-    value="ani_pair_jac_value",
-    displacement="ani_pair_jac_displacement",
-)
+ANI_PAIR_JACOBIAN = jacobian_keys(ANI_PAIR, "ani_pair")
 #: float [n_triplets, A Z], angular AEV summand of each unordered pair of neighbour entries
 #: within R_ca (not summed)
 ANI_TRIPLET = "ani_triplet"
@@ -228,13 +180,7 @@ ANI_TRIPLET_J = "ani_triplet_j"
 #: int [n_triplets], second neighbour k of each ANI_TRIPLET row (offset into the batch)
 ANI_TRIPLET_K = "ani_triplet_k"
 #: Jacobian of ANI_TRIPLET
-ANI_TRIPLET_JACOBIAN = JacobianKeys(
-    values=ANI_TRIPLET,
-    item="ani_triplet_jac_item",
-    atom="ani_triplet_jac_atom",
-    value="ani_triplet_jac_value",
-    displacement="ani_triplet_jac_displacement",
-)
+ANI_TRIPLET_JACOBIAN = jacobian_keys(ANI_TRIPLET, "ani_triplet")
 OFFSET_BY.update({
     ANI_RADIAL_JACOBIAN.item: ANI_RADIAL,
     ANI_RADIAL_JACOBIAN.atom: ELEMENT,
@@ -261,13 +207,7 @@ PAIR_CENTRE = "pair_centre"
 #: (offset into the batch)
 PAIR_NEIGHBOR = "pair_neighbor"
 #: Jacobian of PAIR_DISTANCE (unit vectors: +u for atom j, -u for atom i)
-PAIR_DISTANCE_JACOBIAN = JacobianKeys(
-    values=PAIR_DISTANCE,
-    item="pair_distance_jac_item",
-    atom="pair_distance_jac_atom",
-    value="pair_distance_jac_value",
-    displacement="pair_distance_jac_displacement",
-)
+PAIR_DISTANCE_JACOBIAN = jacobian_keys(PAIR_DISTANCE, "pair_distance")
 OFFSET_BY.update({
     PAIR_CENTRE: ELEMENT,
     PAIR_NEIGHBOR: ELEMENT,
@@ -294,13 +234,7 @@ PAIR_SF_TYPE = "pair_sf_type"
 #: float [n_pairs], eV, pair energies E_ij (model output of pair_hdnnp; without the baseline)
 PAIR_ENERGIES = "pair_energies"
 #: Jacobian of PAIR_SF
-PAIR_SF_JACOBIAN = JacobianKeys(
-    values=PAIR_SF,
-    item="pair_sf_jac_item",
-    atom="pair_sf_jac_atom",
-    value="pair_sf_jac_value",
-    displacement="pair_sf_jac_displacement",
-)
+PAIR_SF_JACOBIAN = jacobian_keys(PAIR_SF, "pair_sf")
 OFFSET_BY.update({
     PAIR_SF_I: ELEMENT,
     PAIR_SF_J: ELEMENT,
@@ -316,24 +250,12 @@ OFFSET_BY.update({
 #: molecule, pairs in row-major order (descriptors.internal)
 INVERSE_DISTANCES = "inverse_distances"
 #: Jacobian of INVERSE_DISTANCES (one block per atom; item = the structure's row)
-INVERSE_DISTANCES_JACOBIAN = JacobianKeys(
-    values=INVERSE_DISTANCES,
-    item="inverse_distances_jac_item",
-    atom="inverse_distances_jac_atom",
-    value="inverse_distances_jac_value",
-    displacement="inverse_distances_jac_displacement",
-)
+INVERSE_DISTANCES_JACOBIAN = jacobian_keys(INVERSE_DISTANCES, "inverse_distances")
 #: float [n_structures, n_basis], permutation invariant polynomials of the Morse variables
 #: exp(-r_ij / a) of the molecule (descriptors.pip; dimensionless)
 PIP = "pip"
 #: Jacobian of PIP (one block per atom; item = the structure's row)
-PIP_JACOBIAN = JacobianKeys(
-    values=PIP,
-    item="pip_jac_item",
-    atom="pip_jac_atom",
-    value="pip_jac_value",
-    displacement="pip_jac_displacement",
-)
+PIP_JACOBIAN = jacobian_keys(PIP, "pip")
 OFFSET_BY.update({
     INVERSE_DISTANCES_JACOBIAN.item: INVERSE_DISTANCES,
     INVERSE_DISTANCES_JACOBIAN.atom: ELEMENT,
