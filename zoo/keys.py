@@ -50,6 +50,12 @@ FORCES_STD = "forces_std"
 #: float [n_atoms], eV, atomic energy terms of fixed physical form (electrostatics,
 #: dispersion) that a model outputs in eV: added after the energy scale and baseline
 PHYSICAL_ENERGIES = "physical_energies"
+#: float [n_atoms], e, fixed atomic charges (reference populations) at which a
+#: population-dependent model (BpopNN) is evaluated in training instead of its SCF charges
+POPULATION_CHARGES = "population_charges"
+#: float [n_structures], eV/e, RMS over a structure's atoms of the projected gradient
+#: dE/dq_i - mean(dE/dq) left after a self-consistent charge solve (0 at convergence)
+SCF_RESIDUAL = "scf_residual"
 
 #: the labels a data set may carry, in a fixed order
 LABELS = (ENERGY, FORCES, CHARGES, TOTAL_CHARGE, DIPOLE)

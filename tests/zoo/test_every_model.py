@@ -32,12 +32,17 @@ SMALL = {
     "hipnn": dict(cutoff=4.0, n_features=12, n_interactions=2, n_onsite=1, n_sensitivities=6),
     "global_nn": dict(hidden=(16, 16)),
     "pip_nn": dict(degree=2, hidden=(16, 16)),
+    "hdnnp4g": dict(cutoff=4.5, hidden=(10, 10), electronegativity_hidden=(8,)),
+    "cent": dict(cutoff=4.5, hidden=(10,)),
+    "bpopnn": dict(cutoff=4.5, hidden=(10, 10)),
 }
 
 #: registry name -> the conftest fixture of its natural test data (default: both)
 DATA = {}
 # 3G models need charge or dipole labels (the ethanol fixture has both, from tblite)
 DATA.update({name: ("ethanol_data",) for name in ("hdnnp3g", "tensormol", "physnet")})
+# 4G models: bpopnn trains at reference charges; the Qeq models also fit a metal (charges from the energy)
+DATA.update({"bpopnn": ("ethanol_data",)})
 # 1G models are for one molecule (not periodic): the molecule is fixed from the data at adapt/fit
 DATA.update({name: ("ethanol_data",) for name in ("global_nn", "pip_nn")})
 

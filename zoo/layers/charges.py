@@ -46,3 +46,22 @@ def coulomb_atomic_energies(charges, inputs):
         inputs[keys.COULOMB_MATRIX], axis=-1)
     n_atoms = tf.shape(charges)[0]
     return tf.math.unsorted_segment_sum(half, i, n_atoms) + tf.math.unsorted_segment_sum(half, j, n_atoms)
+
+
+def coulomb_potential(charges, inputs):
+    """``(A q)_a = sum_b A_ab q_b`` (eV/e), the gradient of 1/2 qᵀ A q, from the flat
+    upper-triangle Coulomb matrix (as :func:`coulomb_atomic_energies`).
+
+    Args:
+        charges: float [n_atoms], e.
+        inputs: flat batch with ``keys.COULOMB_MATRIX`` [P, 1], ``keys.COULOMB_I``, ``keys.COULOMB_J``.
+
+    Returns:
+        float [n_atoms], eV/e.
+    """
+    i, j = inputs[keys.COULOMB_I], inputs[keys.COULOMB_J]
+    entry = tf.squeeze(inputs[keys.COULOMB_MATRIX], axis=-1)
+    off = tf.cast(tf.not_equal(i, j), charges.dtype)
+    n_atoms = tf.shape(charges)[0]
+    return (tf.math.unsorted_segment_sum(entry * tf.gather(charges, j), i, n_atoms)
+            + tf.math.unsorted_segment_sum(off * entry * tf.gather(charges, i), j, n_atoms))
