@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 #: result column -> heading of the comparison table
@@ -74,3 +75,20 @@ def load_results(folder, sweep=None) -> pd.DataFrame:
     if not rows:
         raise FileNotFoundError(f"no results in {folder}: run the sweep first (make bench)")
     return pd.DataFrame(rows)
+
+
+def load_predictions(folder, sweep) -> dict[tuple, dict[str, np.ndarray]]:
+    """The stored test predictions of a sweep's cells (``cells/<key>.test.npz``, see
+    :func:`benchmarks.runner.test_predictions`), keyed by (model, dataset, n_train, seed);
+    cells without stored predictions (skipped, failed, not run yet) are left out."""
+    from benchmarks.runner import PREDICTIONS_SUFFIX, plan
+    import zoo
+
+    out = {}
+    for cell in plan(sweep, zoo.registry.registered()):
+        path = Path(folder) / "cells" / f"{cell.key}{PREDICTIONS_SUFFIX}"
+        if path.is_file():
+            with np.load(path) as stored:
+                row = cell.row
+                out[(row["model"], row["dataset"], row["n_train"], row["seed"])] = dict(stored)
+    return out

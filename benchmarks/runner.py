@@ -5,7 +5,9 @@ A failing cell is recorded with its error and does not stop the sweep. With a re
 folder, every finished cell is stored as ``cells/<key>.json`` the moment it ends, and a
 re-run of the same sweep takes finished cells from there instead of running them again
 (the key covers model, data set, size, seed, hyper-parameters and budget, so changing any
-of them runs the cell anew; failed cells are always retried).
+of them runs the cell anew; failed cells are always retried). Next to it,
+``cells/<key>.test.npz`` holds the cell's test predictions and references
+(:func:`test_predictions`), which :func:`benchmarks.report.load_predictions` reads.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ import zoo
 from benchmarks.metrics import accuracy
 from benchmarks.sweep import Budget, DataSpec, Sweep
 from benchmarks.timing import median_seconds
-from zoo import reference
+from zoo import keys, reference
 from zoo.data import read
 
 log = logging.getLogger(__name__)
 
 #: test structures used for the featurization and inference timings
 TIMING_STRUCTURES = 8
+#: file-name suffix of a cell's stored test predictions, and the prefixes of their arrays
+PREDICTIONS_SUFFIX = ".test.npz"
+PREDICTED, REFERENCE = "predicted_", "reference_"
 
 
 def load_data(spec: DataSpec):
@@ -101,8 +106,30 @@ def time_inference(model, data) -> float:
     return 1e6 * median_seconds(call) / int(data.n_atoms.sum())
 
 
-def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: int, budget: Budget) -> dict:
-    """Fit one model on one training set and measure it; returns one results row."""
+def test_predictions(prediction: dict, test) -> dict[str, np.ndarray]:
+    """The test structures' predicted and reference labels, for parity plots and per-atom
+    analyses: ``predicted_<key>`` / ``reference_<key>`` for every label key that the model
+    outputs / the data have, plus ``n_atoms`` and ``numbers`` of the test structures."""
+    arrays = {keys.N_ATOMS: np.asarray(test.n_atoms), keys.NUMBERS: np.asarray(test.numbers)}
+    for key in keys.LABELS:
+        if key in prediction:
+            arrays[f"{PREDICTED}{key}"] = np.asarray(prediction[key])
+        if test.has_label(key):
+            arrays[f"{REFERENCE}{key}"] = np.asarray(test.labels[key])
+    return arrays
+
+
+def save_predictions(path: Path, arrays: dict) -> None:
+    """Write ``arrays`` to ``path`` (npz) atomically."""
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
+def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: int, budget: Budget,
+             predictions_path: Path | None = None) -> dict:
+    """Fit one model on one training set and measure it; returns one results row (and
+    writes the test predictions to ``predictions_path`` when given)."""
     train, val, test = split_data(data, spec, n_train, seed)
     keras.utils.set_random_seed(seed)
     model = zoo.create(name, elements=data.elements, **hyper)
@@ -114,6 +141,8 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
                         callbacks=[schedule, stop], verbose=0, seed=seed)
     train_seconds = time.perf_counter() - start
     prediction = model.predict(test, batch_size=budget.batch_size, verbose=0)
+    if predictions_path is not None:
+        save_predictions(predictions_path, test_predictions(prediction, test))
     timing_set = test[np.arange(min(TIMING_STRUCTURES, len(test)))]
     steady = schedule.epoch_seconds[2:] or schedule.epoch_seconds  # skip tracing / cache fill
     return {
@@ -187,7 +216,9 @@ def execute(cell: Cell, cells: Path | None = None) -> dict:
         reason = info.unsupported(data)
         if reason:
             return store_cell(cells, cell.key, {**row, "status": f"skipped: {reason}"})
-        row.update(run_cell(row["model"], cell.hyper, data, cell.spec, row["n_train"], row["seed"], cell.budget))
+        predictions = cells / f"{cell.key}{PREDICTIONS_SUFFIX}" if cells is not None else None
+        row.update(run_cell(row["model"], cell.hyper, data, cell.spec, row["n_train"], row["seed"], cell.budget,
+                            predictions))
         row["status"] = "ok"
         log.info("done %s/%s: E %.2f meV/atom, F %.1f meV/Å, %d epochs in %.0f s", row["model"], row["dataset"],
                  row["energy_rmse_mev_atom"], row["forces_rmse_mev_a"], row["epochs"], row["train_seconds"])

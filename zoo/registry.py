@@ -28,6 +28,7 @@ class ModelInfo:
     elements: tuple[int, ...] | None = None
     periodic: bool = True
     fixed_molecule: bool = False
+    required_labels: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -43,6 +44,9 @@ class ModelInfo:
             return f"{self.name} is for molecules; the data are periodic"
         if self.fixed_molecule and not _one_molecule(data):
             return f"{self.name} describes one molecule in one atom order; the data hold several"
+        missing_labels = [key for key in self.required_labels if not data.has_label(key)]
+        if missing_labels:
+            return f"{self.name} trains on labels {missing_labels}, which the data do not have"
         return None
 
 
@@ -58,12 +62,13 @@ _REGISTRY: dict[str, ModelInfo] = {}
 
 
 def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_charge_transfer=False,
-             elements=None, periodic=True, fixed_molecule=False):
+             elements=None, periodic=True, fixed_molecule=False, required_labels=()):
     """Class decorator: register a ``zoo.Potential`` subclass under ``name``.
 
     ``elements`` (atomic numbers) restricts a model with a fixed parametrisation (ANI-1x:
     H, C, N, O); ``periodic=False`` marks molecule-only models; ``fixed_molecule=True`` models
-    of one molecule in one atom order (1G). The harness skips data
+    of one molecule in one atom order (1G); ``required_labels`` names labels beyond energy
+    and forces the model cannot train without (BpopNN: charges). The harness skips data
     sets a model does not support (:meth:`ModelInfo.unsupported`).
 
     Also registers the class with Keras serialisation (package ``zoo``), so
@@ -83,7 +88,7 @@ def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_
         _REGISTRY[name] = ModelInfo(name, cls, generation, descriptor, bool(long_range),
                                     bool(nonlocal_charge_transfer), paper,
                                     None if elements is None else tuple(sorted(int(z) for z in elements)),
-                                    bool(periodic), bool(fixed_molecule))
+                                    bool(periodic), bool(fixed_molecule), tuple(required_labels))
         return cls
 
     return decorate

@@ -67,6 +67,13 @@ def test_a_second_run_resumes_from_the_stored_cells(tmp_path, cu_data, capsys, m
     assert stored["forces_rmse_mev_a"].iloc[0] == pytest.approx(first["forces_rmse_mev_a"].iloc[0])
     with pytest.raises(FileNotFoundError, match="run the sweep first"):
         load_results(tmp_path / "nothing", load_sweep(sweep_path))
+    # the stored test predictions give the table's errors again
+    from benchmarks.report import load_predictions
+
+    (arrays,) = load_predictions(tmp_path / "results" / "tiny", load_sweep(sweep_path)).values()
+    error = arrays["predicted_forces"] - arrays["reference_forces"]
+    assert 1e3 * np.sqrt(np.mean(error ** 2)) == pytest.approx(first["forces_rmse_mev_a"].iloc[0], rel=1e-5)
+    assert arrays["n_atoms"].sum() == len(arrays["reference_forces"]) and "predicted_charges" not in arrays
     monkeypatch.setattr(benchmarks.runner, "run_cell", must_not_run)
     assert main(["run", str(sweep_path), "--out", str(tmp_path / "results")]) == 0
     again = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv")

@@ -56,3 +56,9 @@ def test_unsupported_names_elements_and_periodicity(cu_data, ethanol_data):
     from zoo.data import Dataset
     water = Dataset.from_atoms([molecule("H2O")])
     assert "one molecule" in one.unsupported(Dataset.concatenate([ethanol_data[:2], water]))
+
+
+def test_unsupported_names_missing_required_labels(cu_data, ethanol_data):
+    bpopnn = zoo.registry.info("bpopnn")
+    assert bpopnn.unsupported(ethanol_data) is None
+    assert "charges" in bpopnn.unsupported(cu_data)

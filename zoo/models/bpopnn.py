@@ -15,6 +15,7 @@ SCF_STEPS = 8
 
 
 @register("bpopnn", generation="4G", descriptor="predefined", long_range=True, nonlocal_charge_transfer=True,
+          required_labels=(keys.CHARGES,),
           paper="X. Xie, K. A. Persson, D. W. Small, J. Chem. Theory Comput. 16, 4256 (2020)")
 class BpopNN(GaussianChargePotential):
     """BpopNN: ``E(q) = sum_i [E_{Z_i}(G_i, q_i) + 1/2 J_{Z_i} q_i²] + E_elec(q)``, with the
