@@ -16,6 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
+	NUMBA_ENABLE_CUDASIM=1 $(VENV)/bin/python -m pytest -q tests/cuda
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks run benchmarks/sweeps/quick.toml

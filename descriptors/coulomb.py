@@ -62,9 +62,12 @@ systems, use a real-space truncated, shifted Coulomb on a neighbour list (O(n)) 
 particle-mesh Ewald that works on the predicted charges directly (O(n log n)); neither
 builds A, and neither is implemented here.
 
-Layers (docs/STYLE.md, item 4): scalar ``math`` bodies (below) -> compiled names
-(:func:`descriptors.cutoffs.compile_scalar`) -> loop kernels (``prange`` over rows i) ->
-the dispatcher :func:`coulomb_matrix`.
+Layers (docs/STYLE.md, item 4): scalar ``math`` bodies (below) and the entry body
+:func:`direct_entry` (one (i, j) entry with its two blocks) -> compiled names
+(:func:`descriptors.cutoffs.compile_scalar`, for ``numba.njit`` and for
+``numba.cuda.jit(device=True)``) -> loop kernels (``_direct_cpu``: ``prange`` over rows i;
+``_direct_cuda``: one thread per (i, j), :mod:`descriptors.cuda_target`) -> the dispatcher
+:func:`coulomb_matrix`.
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
+from descriptors.cuda_target import thread_index
 from descriptors.jacobian import Jacobian
 
 #: eV·Å/e^2, Coulomb constant e^2 / (4 pi epsilon_0) (ASE: units.Hartree * units.Bohr)
@@ -147,13 +151,80 @@ def damping_range(kind, a_max, log_accuracy):
     return 0.0
 
 
+def coulomb_entry(d0, d1, d2, kind, a, k_e):
+    """A_ij = k_e (1/r + delta(r)) of the pair vector d = r_j - r_i and g = dA_ij / dr_j.
+
+    Returns:
+        (A_ij in eV/e^2, g0, g1, g2 in eV/(e^2 Å)).
+    """
+    r = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+    v, dv = coulomb_term(r)
+    w, dw = damping_term(r, kind, a)
+    s = k_e * (dv + dw) / r
+    return k_e * (v + w), s * d0, s * d1, s * d2
+
+
 poly_cutoff = cutoffs.poly_cutoff
 
-_SCALAR_FUNCTIONS = [cutoffs.poly_cutoff, coulomb_term, damping_parameter, damping_term]
-_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))
-_coulomb_term = _cpu["coulomb_term"]
-_damping_parameter = _cpu["damping_parameter"]
-_damping_term = _cpu["damping_term"]
+
+# --- layout --------------------------------------------------------------------------------
+
+
+def row_start(i, n):
+    """Entry index of (i, i)."""
+    return i * n - i * (i - 1) // 2
+
+
+def offdiag_start(i, n):
+    """Off-diagonal index of (i, i + 1): sum over k < i of (n - 1 - k)."""
+    return i * (n - 1) - i * (i - 1) // 2
+
+
+def store_pair(e, o, i, j, g0, g1, g2, d0, d1, d2, item, atom, jac, displacement):
+    """Blocks 2 o (atom i, -g) and 2 o + 1 (atom j, g, displacement d) of entry e."""
+    b = 2 * o
+    item[b] = e
+    atom[b] = i
+    jac[b, 0, 0] = -g0
+    jac[b, 0, 1] = -g1
+    jac[b, 0, 2] = -g2
+    displacement[b, 0] = 0.0
+    displacement[b, 1] = 0.0
+    displacement[b, 2] = 0.0
+    item[b + 1] = e
+    atom[b + 1] = j
+    jac[b + 1, 0, 0] = g0
+    jac[b + 1, 0, 1] = g1
+    jac[b + 1, 0, 2] = g2
+    displacement[b + 1, 0] = d0
+    displacement[b + 1, 1] = d1
+    displacement[b + 1, 2] = d2
+
+
+def direct_entry(i, j, positions, widths, kind, damping_cutoff, k_e, values, item, atom, jac, displacement):
+    """Entry (i, j), i <= j, of a non-periodic structure with its blocks (0 on the diagonal)."""
+    n = positions.shape[0]
+    e = row_start(i, n) + j - i
+    if i == j:
+        values[e, 0] = 0.0
+        return
+    d0 = positions[j, 0] - positions[i, 0]
+    d1 = positions[j, 1] - positions[i, 1]
+    d2 = positions[j, 2] - positions[i, 2]
+    a = damping_parameter(kind, widths[i], widths[j], damping_cutoff)
+    v, g0, g1, g2 = coulomb_entry(d0, d1, d2, kind, a, k_e)
+    values[e, 0] = v
+    store_pair(e, offdiag_start(i, n) + j - i - 1, i, j, g0, g1, g2, d0, d1, d2, item, atom, jac, displacement)
+
+
+#: the bodies the Coulomb and Ewald kernels share (compiled per target, per module)
+LAYOUT_FUNCTIONS = (row_start, offdiag_start, store_pair)
+DAMPING_FUNCTIONS = (cutoffs.poly_cutoff, coulomb_term, damping_parameter, damping_term)
+_SCALAR_FUNCTIONS = DAMPING_FUNCTIONS + LAYOUT_FUNCTIONS + (coulomb_entry, direct_entry)
+# inlined into the prange loop, where Numba marks arrays noalias: as fast as the former
+# loop-body code (a called body reloads its inputs after every store, up to 2x slower)
+_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy", inline="always"))
+_direct_entry = _cpu["direct_entry"]
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -212,40 +283,6 @@ def triangle_indices(n_atoms: int) -> tuple[np.ndarray, np.ndarray]:
     return i.astype(np.int64), j.astype(np.int64)
 
 
-@numba.njit(cache=True, inline="always")
-def _row_start(i, n):
-    """Entry index of (i, i)."""
-    return i * n - i * (i - 1) // 2
-
-
-@numba.njit(cache=True, inline="always")
-def _offdiag_start(i, n):
-    """Off-diagonal index of (i, i + 1): sum over k < i of (n - 1 - k)."""
-    return i * (n - 1) - i * (i - 1) // 2
-
-
-@numba.njit(cache=True, inline="always")
-def _store_pair(e, o, i, j, g0, g1, g2, d0, d1, d2, item, atom, jac, displacement):
-    """Blocks 2 o (atom i, -g) and 2 o + 1 (atom j, g, displacement d) of entry e."""
-    b = 2 * o
-    item[b] = e
-    atom[b] = i
-    jac[b, 0, 0] = -g0
-    jac[b, 0, 1] = -g1
-    jac[b, 0, 2] = -g2
-    displacement[b, 0] = 0.0
-    displacement[b, 1] = 0.0
-    displacement[b, 2] = 0.0
-    item[b + 1] = e
-    atom[b + 1] = j
-    jac[b + 1, 0, 0] = g0
-    jac[b + 1, 0, 1] = g1
-    jac[b + 1, 0, 2] = g2
-    displacement[b + 1, 0] = d0
-    displacement[b + 1, 1] = d1
-    displacement[b + 1, 2] = d2
-
-
 # --- loop kernel (molecules and clusters) --------------------------------------------------
 
 
@@ -254,21 +291,27 @@ def _direct_cpu(positions, widths, kind, damping_cutoff, k_e, values, item, atom
     """A of a non-periodic structure: rows i in parallel (each writes its own entries)."""
     n = positions.shape[0]
     for i in numba.prange(n):
-        e0 = _row_start(i, n)
-        o0 = _offdiag_start(i, n)
-        values[e0, 0] = 0.0
-        for j in range(i + 1, n):
-            d0 = positions[j, 0] - positions[i, 0]
-            d1 = positions[j, 1] - positions[i, 1]
-            d2 = positions[j, 2] - positions[i, 2]
-            r = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-            v, dv = _coulomb_term(r)
-            a = _damping_parameter(kind, widths[i], widths[j], damping_cutoff)
-            w, dw = _damping_term(r, kind, a)
-            values[e0 + j - i, 0] = k_e * (v + w)
-            s = k_e * (dv + dw) / r
-            _store_pair(e0 + j - i, o0 + j - i - 1, i, j, s * d0, s * d1, s * d2, d0, d1, d2,
-                        item, atom, jac, displacement)
+        for j in range(i, n):
+            _direct_entry(i, j, positions, widths, kind, damping_cutoff, k_e, values, item, atom, jac, displacement)
+
+
+def _direct_cuda(positions, widths, kind, damping_cutoff, k_e, values, item, atom, jac, displacement):
+    """CUDA loop kernel: thread k is the pair (i, j) = divmod(k, n); those with i <= j work."""
+    k = thread_index()
+    n = positions.shape[0]
+    if k < n * n and k % n >= k // n:
+        direct_entry(k // n, k % n, positions, widths, kind, damping_cutoff, k_e, values, item, atom, jac,
+                     displacement)
+
+
+def _direct_on_gpu(positions, widths, kind, damping_cutoff) -> tuple[np.ndarray, Jacobian]:
+    n = len(positions)
+    positions_d, widths_d = cuda_target.to_device(positions, widths)
+    outputs = device_outputs(n)
+    kernels = cuda_target.compile_kernels((_direct_cuda,), _SCALAR_FUNCTIONS)
+    cuda_target.launch(kernels._direct_cuda, n * n, positions_d, widths_d, kind, damping_cutoff, K_E, *outputs)
+    values, *jac = cuda_target.to_host(*outputs)
+    return values, Jacobian(*jac)
 
 
 # --- dispatcher ----------------------------------------------------------------------------
@@ -285,7 +328,8 @@ def coulomb_matrix(positions, cell, pbc, params: CoulombParams = CoulombParams()
         params: damping and Ewald settings.
         widths: float [n_atoms], Å, Gaussian charge widths s_i (``damping="gaussian"``
             only; 0 means a point charge).
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`; the Ewald setup, k
+            vectors and phases, stays on the CPU).
 
     Returns:
         values: float64 [P, 1], rows in :func:`triangle_indices` order;
@@ -294,21 +338,22 @@ def coulomb_matrix(positions, cell, pbc, params: CoulombParams = CoulombParams()
     Raises:
         ValueError: wrong shapes, non-finite positions, partly periodic cells, missing or
             negative widths, or two atoms closer than :data:`MIN_DISTANCE` (molecules).
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    if device == "cuda":
-        raise NotImplementedError("coulomb_matrix(device='cuda') comes with the CUDA target of the "
-                                  "descriptor kernels; use device='cpu'")
-    if device != "cpu":
-        raise ValueError(f"device must be 'cpu' or 'cuda', received {device!r}")
+    on_gpu = cuda_target.use_cuda(device, "coulomb_matrix")
     positions, cell, periodic = checked_structure(positions, cell, pbc)
     widths = _checked_widths(widths, params, len(positions))
     if periodic:
         from descriptors.ewald import ewald_matrix
 
-        return ewald_matrix(positions, cell, params, widths)
+        return ewald_matrix(positions, cell, params, widths, device=device)
     n = len(positions)
-    values, jac = empty_outputs(n)
-    _direct_cpu(positions, widths, DAMPINGS[params.damping], params.damping_cutoff, K_E, values, *jac)
+    kind = DAMPINGS[params.damping]
+    if on_gpu:
+        values, jac = _direct_on_gpu(positions, widths, kind, params.damping_cutoff)
+    else:
+        values, jac = empty_outputs(n)
+        _direct_cpu(positions, widths, kind, params.damping_cutoff, K_E, values, *jac)
     check_finite(values, n)
     return values, jac
 
@@ -318,6 +363,14 @@ def empty_outputs(n: int) -> tuple[np.ndarray, Jacobian]:
     n_blocks = n * (n - 1)
     return np.empty((n_entries(n), 1)), Jacobian(np.empty(n_blocks, np.int64), np.empty(n_blocks, np.int64),
                                                  np.empty((n_blocks, 1, 3)), np.empty((n_blocks, 3)))
+
+
+def device_outputs(n: int) -> tuple:
+    """:func:`empty_outputs` as CUDA device arrays (values, item, atom, value, displacement)."""
+    n_blocks = n * (n - 1)
+    return (cuda_target.empty((n_entries(n), 1)), cuda_target.empty(n_blocks, np.int64),
+            cuda_target.empty(n_blocks, np.int64), cuda_target.empty((n_blocks, 1, 3)),
+            cuda_target.empty((n_blocks, 3)))
 
 
 def check_finite(values: np.ndarray, n: int) -> None:

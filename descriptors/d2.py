@@ -36,7 +36,8 @@ import numba
 import numpy as np
 from ase.data import chemical_symbols
 
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
+from descriptors.cuda_target import thread_index
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
 
@@ -103,41 +104,54 @@ def d2_pair(r, c6, r_r, d):
     return e, -c6 * inv6 * (damp * damp * x * d / r_r - 6.0 * damp / r)
 
 
-_d2_pair = cutoffs.compile_scalar([d2_pair], numba.njit(error_model="numpy"))["d2_pair"]
+def d2_centre(i, offsets, neighbor, vector, distance, c6, r0, d, s6, values, item, atom, jac, displacement):
+    """E_i = s6/2 sum_j e_ij of centre i and its blocks: ``offsets[i] + i`` (itself, minus the
+    sum of the others) and ``p + i + 1`` for each of its pairs p (the layout of
+    :mod:`descriptors.acsf`)."""
+    b0 = offsets[i] + i
+    item[b0] = i
+    atom[b0] = i
+    total = 0.0
+    s0 = s1 = s2 = 0.0
+    for p in range(offsets[i], offsets[i + 1]):
+        j = neighbor[p]
+        e, de = d2_pair(distance[p], math.sqrt(c6[i] * c6[j]), r0[i] + r0[j], d)
+        total += 0.5 * s6 * e
+        g = 0.5 * s6 * de / distance[p]
+        b = p + i + 1
+        item[b] = i
+        atom[b] = j
+        for c in range(3):
+            jac[b, 0, c] = g * vector[p, c]
+            displacement[b, c] = vector[p, c]
+        s0 += g * vector[p, 0]
+        s1 += g * vector[p, 1]
+        s2 += g * vector[p, 2]
+    values[i, 0] = total
+    jac[b0, 0, 0] = -s0
+    jac[b0, 0, 1] = -s1
+    jac[b0, 0, 2] = -s2
+    displacement[b0, 0] = 0.0
+    displacement[b0, 1] = 0.0
+    displacement[b0, 2] = 0.0
+
+
+_SCALAR_FUNCTIONS = (d2_pair, d2_centre)
+_d2_centre = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))["d2_centre"]
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _d2_cpu(offsets, neighbor, vector, distance, c6, r0, d, s6, values, item, atom, jac, displacement):
-    """Per-atom energies; centre i owns block ``offsets[i] + i`` (itself) and ``p + i + 1``
-    for each of its pairs p (the layout of :mod:`descriptors.acsf`)."""
-    n = offsets.shape[0] - 1
-    for i in numba.prange(n):
-        b0 = offsets[i] + i
-        item[b0] = i
-        atom[b0] = i
-        total = 0.0
-        s0 = s1 = s2 = 0.0
-        for p in range(offsets[i], offsets[i + 1]):
-            j = neighbor[p]
-            e, de = _d2_pair(distance[p], math.sqrt(c6[i] * c6[j]), r0[i] + r0[j], d)
-            total += 0.5 * s6 * e
-            g = 0.5 * s6 * de / distance[p]
-            b = p + i + 1
-            item[b] = i
-            atom[b] = j
-            for c in range(3):
-                jac[b, 0, c] = g * vector[p, c]
-                displacement[b, c] = vector[p, c]
-            s0 += g * vector[p, 0]
-            s1 += g * vector[p, 1]
-            s2 += g * vector[p, 2]
-        values[i, 0] = total
-        jac[b0, 0, 0] = -s0
-        jac[b0, 0, 1] = -s1
-        jac[b0, 0, 2] = -s2
-        displacement[b0, 0] = 0.0
-        displacement[b0, 1] = 0.0
-        displacement[b0, 2] = 0.0
+    """Per-atom energies, centres in parallel (each writes its own row and blocks)."""
+    for i in numba.prange(offsets.shape[0] - 1):
+        _d2_centre(i, offsets, neighbor, vector, distance, c6, r0, d, s6, values, item, atom, jac, displacement)
+
+
+def _d2_cuda(offsets, neighbor, vector, distance, c6, r0, d, s6, values, item, atom, jac, displacement):
+    """CUDA loop kernel: one thread per centre."""
+    i = thread_index()
+    if i < offsets.shape[0] - 1:
+        d2_centre(i, offsets, neighbor, vector, distance, c6, r0, d, s6, values, item, atom, jac, displacement)
 
 
 def d2(numbers, neighbors: Neighbors, params: D2Params = D2Params(), device: str = "cpu"):
@@ -148,14 +162,17 @@ def d2(numbers, neighbors: Neighbors, params: D2Params = D2Params(), device: str
         neighbors: full neighbour list (:func:`descriptors.neighbors.neighbor_list`) built
             with a cutoff >= ``params.cutoff`` (longer pairs are dropped), sorted by centre.
         params: s6, d and cutoff.
-        device: "cpu".
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [n_atoms, 1], E_i (their sum is E_disp);
         jac: :class:`Jacobian`, B = n_atoms + n_pairs blocks of shape [1, 3] (eV/Å).
+
+    Raises:
+        ValueError: elements outside H..Xe, coincident atoms, an unknown device.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    if device != "cpu":
-        raise NotImplementedError(f"d2 runs on device='cpu' only, received {device!r}")
+    on_gpu = cuda_target.use_cuda(device, "d2")
     numbers = np.asarray(numbers)
     if numbers.ndim != 1 or numbers.dtype.kind not in "iu":
         raise ValueError(f"numbers must be a 1-d integer array, received {numbers.dtype} of shape {numbers.shape}")
@@ -174,10 +191,19 @@ def d2(numbers, neighbors: Neighbors, params: D2Params = D2Params(), device: str
         raise ValueError(f"atoms {int(i[p])} and {int(j[p])} coincide; D2 needs distinct positions")
     offsets = centre_offsets(i, n)
     n_blocks = n + len(i)
+    c6 = np.asarray(C6)[numbers] * C6_UNIT
+    r0 = np.asarray(R0)[numbers]
+    if on_gpu:
+        outputs = (cuda_target.empty((n, 1)), cuda_target.empty(n_blocks, np.int64),
+                   cuda_target.empty(n_blocks, np.int64), cuda_target.empty((n_blocks, 1, 3)),
+                   cuda_target.empty((n_blocks, 3)))
+        kernels = cuda_target.compile_kernels((_d2_cuda,), _SCALAR_FUNCTIONS)
+        cuda_target.launch(kernels._d2_cuda, n, *cuda_target.to_device(offsets, j, vector, distance, c6, r0),
+                           float(params.d), float(params.s6), *outputs)
+        values, *blocks = cuda_target.to_host(*outputs)
+        return values, Jacobian(*blocks)
     values = np.empty((n, 1))
     jac = Jacobian(np.empty(n_blocks, np.int64), np.empty(n_blocks, np.int64), np.empty((n_blocks, 1, 3)),
                    np.empty((n_blocks, 3)))
-    c6 = np.asarray(C6)[numbers] * C6_UNIT
-    r0 = np.asarray(R0)[numbers]
     _d2_cpu(offsets, j, vector, distance, c6, r0, float(params.d), float(params.s6), values, *jac)
     return values, jac

@@ -32,9 +32,12 @@ metals at 6 Å).
 Jacobian (:mod:`descriptors.jacobian`): row r has two blocks, ``2 r`` (atom j, displacement
 r_ij) and ``2 r + 1`` (atom i, the negative, displacement 0), so B = 2 n_rows.
 
-Layers: scalar ``math`` bodies (:func:`smooth_inverse`, :func:`env_row`) compiled with
-:func:`descriptors.cutoffs.compile_scalar` -> loop kernel ``_env_mat_cpu`` (``prange`` over
-centres) -> the dispatcher :func:`deeppot_se`.
+Layers: scalar ``math`` body :func:`smooth_inverse` and the row body :func:`env_row` (one
+row and its two blocks) compiled with :func:`descriptors.cutoffs.compile_scalar` for both
+targets -> loop kernels ``_env_mat_cpu`` (``prange`` over centres, neighbours sorted with
+``argsort``) and ``_env_mat_cuda`` (one thread per neighbour entry, which finds its slot by
+counting the entries ranked before it: no sort, no scratch; :mod:`descriptors.cuda_target`)
+-> the dispatcher :func:`deeppot_se`.
 """
 
 from __future__ import annotations
@@ -47,12 +50,13 @@ import numba
 import numpy as np
 from ase.data import chemical_symbols
 
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
 from descriptors.acsf import _checked_elements, _within
+from descriptors.cuda_target import thread_index
 from descriptors.cutoffs import sin_cos_half_pi  # noqa: F401  (called by smooth_inverse when run as plain Python)
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
-from descriptors.wacsf import check_device, element_index
+from descriptors.wacsf import element_index
 
 # --- scalar math ---------------------------------------------------------------------------
 
@@ -78,8 +82,60 @@ def smooth_inverse(r, rcs, rc):
     return sw * inv, (dsw - sw * inv) * inv
 
 
-_cpu = cutoffs.compile_scalar([cutoffs.sin_cos_half_pi, smooth_inverse], numba.njit(error_model="numpy"))
-_smooth_inverse = _cpu["smooth_inverse"]
+def env_row(p, i, row, e, slot_index, neighbor, vector, distance, rcs, rc, values, centre, neighbor_element,
+            slot, atom, jac, displacement):
+    """Row ``row`` = R̃_ij of neighbour entry p of centre i (element index e, padded slot
+    ``slot_index``) and its blocks 2 row (atom j) and 2 row + 1 (atom i, the negative).
+
+    d s / d r_c = s' u_c;  d(s u_k) / d r_c = s' u_k u_c + s (delta_kc - u_k u_c) / r.
+    """
+    r = distance[p]
+    s, ds = smooth_inverse(r, rcs, rc)
+    inv = 1.0 / r
+    ux, uy, uz = vector[p, 0] * inv, vector[p, 1] * inv, vector[p, 2] * inv
+    values[row, 0] = s
+    values[row, 1] = s * ux
+    values[row, 2] = s * uy
+    values[row, 3] = s * uz
+    centre[row] = i
+    neighbor_element[row] = e
+    slot[row] = slot_index
+    b = 2 * row
+    atom[b] = neighbor[p]
+    atom[b + 1] = i
+    a = ds - s * inv
+    si = s * inv
+    u = (ux, uy, uz)
+    for c in range(3):
+        jac[b, 0, c] = ds * u[c]
+        for k in range(3):
+            jac[b, k + 1, c] = a * u[k] * u[c]
+        jac[b, c + 1, c] += si
+        displacement[b, c] = vector[p, c]
+        displacement[b + 1, c] = 0.0
+        for k in range(4):
+            jac[b + 1, k, c] = -jac[b, k, c]
+
+
+def slot_rank(p, start, stop, neighbor, element, distance, span):
+    """Rank of entry p among the entries ``start:stop`` of its centre with the same neighbour
+    element, in the slot order of ``_env_mat_cpu`` (distance, then list order), by counting."""
+    e = element[neighbor[p]]
+    key = e * span + distance[p]
+    rank = 0
+    for q in range(start, stop):
+        if element[neighbor[q]] == e:
+            other = element[neighbor[q]] * span + distance[q]
+            if other < key or (other == key and q < p):
+                rank += 1
+    return rank
+
+
+_SCALAR_FUNCTIONS = (cutoffs.sin_cos_half_pi, smooth_inverse, env_row, slot_rank)
+# inlined into the prange loop, where Numba marks arrays noalias: as fast as the former
+# loop-body code (a called body reloads its inputs after every store, up to 2x slower)
+_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy", inline="always"))
+_env_row = _cpu["env_row"]
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -181,7 +237,7 @@ def deeppot_se(positions, numbers, cell, pbc, neighbors: Neighbors, params: Deep
         cell, pbc: unused (periodicity is in ``neighbors``); kept for the common signature.
         neighbors: full neighbour list with a cutoff >= ``params.cutoff``, sorted by centre.
         params: the matrix.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [n_rows, 4], (s, s x/r, s y/r, s z/r) in 1/Å;
@@ -191,9 +247,9 @@ def deeppot_se(positions, numbers, cell, pbc, neighbors: Neighbors, params: Deep
     Raises:
         ValueError: an element outside ``params.elements``, inconsistent shapes, or two
             atoms at zero distance.
-        NotImplementedError: ``device="cuda"``.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "deeppot_se")
+    on_gpu = cuda_target.use_cuda(device, "deeppot_se")
     n_atoms = len(positions)
     element = element_index(numbers, params.elements, n_atoms, "DeepPotSeParams")
     nb = _within(neighbors, n_atoms, params.cutoff)
@@ -203,16 +259,38 @@ def deeppot_se(positions, numbers, cell, pbc, neighbors: Neighbors, params: Deep
     np.add.at(counts, (nb.i, element[nb.j]), 1)
     row_offsets = np.concatenate(([0], np.cumsum(np.minimum(counts, sel).sum(axis=1)))).astype(np.int64)
     n_rows = int(row_offsets[-1])
-    values = np.empty((n_rows, 4))
-    rows = EnvRows(np.empty(n_rows, np.int64), np.empty(n_rows, np.int64), np.empty(n_rows, np.int64))
-    atom = np.empty(2 * n_rows, np.int64)
-    value = np.empty((2 * n_rows, 4, 3))
-    displacement = np.empty((2 * n_rows, 3))
-    _env_mat_cpu(offsets, nb.j, nb.vector, nb.distance, element, params.slot_starts(), sel,
-                 params.cutoff_smooth, params.cutoff, row_offsets, values, rows.centre, rows.neighbor_element,
-                 rows.slot, atom, value, displacement)
+    if on_gpu:
+        # first row of each (centre, element): the rows of centre i are element-major
+        filled = np.minimum(counts, sel)
+        element_rows = (row_offsets[:-1, None] + np.cumsum(filled, axis=1) - filled).astype(np.int64)
+        values, centre, neighbor_element, slot, atom, value, displacement = _env_mat_on_gpu(
+            nb, offsets, element, params, element_rows, n_rows)
+        rows = EnvRows(centre, neighbor_element, slot)
+    else:
+        values = np.empty((n_rows, 4))
+        rows = EnvRows(np.empty(n_rows, np.int64), np.empty(n_rows, np.int64), np.empty(n_rows, np.int64))
+        atom = np.empty(2 * n_rows, np.int64)
+        value = np.empty((2 * n_rows, 4, 3))
+        displacement = np.empty((2 * n_rows, 3))
+        _env_mat_cpu(offsets, nb.j, nb.vector, nb.distance, element, params.slot_starts(), sel,
+                     params.cutoff_smooth, params.cutoff, row_offsets, values, rows.centre, rows.neighbor_element,
+                     rows.slot, atom, value, displacement)
     item = np.repeat(np.arange(n_rows, dtype=np.int64), 2)
     return values, Jacobian(item, atom, value, displacement), rows
+
+
+def _env_mat_on_gpu(nb, offsets, element, params, element_rows, n_rows):
+    """The outputs of ``_env_mat_cpu`` computed on the device (values, centre, element, slot,
+    atom, value, displacement)."""
+    inputs = cuda_target.to_device(nb.i, offsets, nb.j, nb.vector, nb.distance, element, params.slot_starts(),
+                                   np.array(params.sel, dtype=np.int64), element_rows)
+    outputs = (cuda_target.empty((n_rows, 4)), cuda_target.empty(n_rows, np.int64),
+               cuda_target.empty(n_rows, np.int64), cuda_target.empty(n_rows, np.int64),
+               cuda_target.empty(2 * n_rows, np.int64), cuda_target.empty((2 * n_rows, 4, 3)),
+               cuda_target.empty((2 * n_rows, 3)))
+    kernels = cuda_target.compile_kernels((_env_mat_cuda,), _SCALAR_FUNCTIONS)
+    cuda_target.launch(kernels._env_mat_cuda, len(nb.i), *inputs, params.cutoff_smooth, params.cutoff, *outputs)
+    return cuda_target.to_host(*outputs)
 
 
 # --- loop kernel (CPU) ---------------------------------------------------------------------
@@ -241,31 +319,21 @@ def _env_mat_cpu(offsets, neighbor, vector, distance, element, slot_start, sel, 
             previous = e
             if rank >= sel[e]:
                 continue  # beyond the slots of this element: dropped
-            r = distance[p]
-            s, ds = _smooth_inverse(r, rcs, rc)
-            inv = 1.0 / r
-            ux, uy, uz = vector[p, 0] * inv, vector[p, 1] * inv, vector[p, 2] * inv
-            values[row, 0] = s
-            values[row, 1] = s * ux
-            values[row, 2] = s * uy
-            values[row, 3] = s * uz
-            centre[row] = i
-            neighbor_element[row] = e
-            slot[row] = slot_start[e] + rank
-            b = 2 * row
-            atom[b] = neighbor[p]
-            atom[b + 1] = i
-            # d s/d r_c = s' u_c;  d(s u_k)/d r_c = s' u_k u_c + s (delta_kc - u_k u_c) / r
-            a = ds - s * inv
-            si = s * inv
-            u = (ux, uy, uz)
-            for c in range(3):
-                jac[b, 0, c] = ds * u[c]
-                for k in range(3):
-                    jac[b, k + 1, c] = a * u[k] * u[c]
-                jac[b, c + 1, c] += si
-                displacement[b, c] = vector[p, c]
-                displacement[b + 1, c] = 0.0
-                for k in range(4):
-                    jac[b + 1, k, c] = -jac[b, k, c]
+            _env_row(p, i, row, e, slot_start[e] + rank, neighbor, vector, distance, rcs, rc, values, centre,
+                     neighbor_element, slot, atom, jac, displacement)
             row += 1
+
+
+def _env_mat_cuda(pair_centre, offsets, neighbor, vector, distance, element, slot_start, sel, element_rows, rcs,
+                  rc, values, centre, neighbor_element, slot, atom, jac, displacement):
+    """CUDA loop kernel: thread p is neighbour entry p; it ranks itself among its centre's
+    entries of the same element (the order of ``_env_mat_cpu``) and writes its row, if kept."""
+    p = thread_index()
+    if p >= distance.shape[0]:
+        return
+    i = pair_centre[p]
+    e = element[neighbor[p]]
+    rank = slot_rank(p, offsets[i], offsets[i + 1], neighbor, element, distance, 2.0 * rc + 1.0)
+    if rank < sel[e]:
+        env_row(p, i, element_rows[i, e] + rank, e, slot_start[e] + rank, neighbor, vector, distance, rcs, rc,
+                values, centre, neighbor_element, slot, atom, jac, displacement)

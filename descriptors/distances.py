@@ -15,8 +15,11 @@ neighbour-list order (sorted by centre), values [n_pairs, 1]. Row p owns Jacobia
 and ``2 p + 1`` (atom i, value -u_p, displacement 0), as every pair kernel here does
 (docs/DESIGN.md, "Block displacements give the virial").
 
-This is the neighbour list itself, so it is plain vectorised numpy (no Numba kernel: one
-division per pair is all there is to compute).
+This is the neighbour list itself, so on the CPU it is plain vectorised numpy (no Numba
+kernel: one division per pair is all there is to compute). The scalar body
+:func:`unit_vector` serves both targets: numpy evaluates it on whole columns, and
+``device="cuda"`` compiles it into ``_blocks_cuda`` (one thread per pair,
+:mod:`descriptors.cuda_target`); the neighbour list itself is always built on the CPU.
 """
 
 from __future__ import annotations
@@ -26,9 +29,18 @@ import numbers
 
 import numpy as np
 
+from descriptors import cuda_target
+from descriptors.cuda_target import thread_index
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors
-from descriptors.wacsf import check_device
+
+
+def unit_vector(x, y, z, r):
+    """(x, y, z) / r: d r / d r_j of a pair vector (x, y, z) of length r (dimensionless).
+
+    Plain arithmetic, so it works on scalars (CUDA) and on numpy columns (CPU) alike.
+    """
+    return x / r, y / r, z / r
 
 
 def pair_distances(neighbors: Neighbors, n_atoms: int, cutoff: float | None = None,
@@ -41,7 +53,7 @@ def pair_distances(neighbors: Neighbors, n_atoms: int, cutoff: float | None = No
             :func:`all_pairs`.
         n_atoms: atoms of the structure (for index checks).
         cutoff: Å; entries with distance >= cutoff are dropped. None keeps every entry.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (the blocks on the GPU, :mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [n_pairs, 1], Å;
@@ -53,8 +65,9 @@ def pair_distances(neighbors: Neighbors, n_atoms: int, cutoff: float | None = No
     Raises:
         ValueError: inconsistent shapes, indices out of range, a cutoff that is not a
             positive number, or two atoms at zero (or non-finite) distance.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "pair_distances")
+    on_gpu = cuda_target.use_cuda(device, "pair_distances")
     i, j, vector, distance = _checked(neighbors, n_atoms)
     if cutoff is not None:
         if not isinstance(cutoff, numbers.Real) or not math.isfinite(cutoff) or cutoff <= 0:
@@ -62,17 +75,46 @@ def pair_distances(neighbors: Neighbors, n_atoms: int, cutoff: float | None = No
         keep = distance < cutoff
         i, j, vector, distance = i[keep], j[keep], vector[keep], distance[keep]
     n_pairs = len(i)
-    unit = vector / distance[:, None]
-    value = np.empty((2 * n_pairs, 1, 3))
-    value[0::2, 0] = unit
-    value[1::2, 0] = -unit
+    value, displacement = (_blocks_on_gpu if on_gpu else _blocks)(np.ascontiguousarray(vector), distance)
     atom = np.empty(2 * n_pairs, np.int64)
     atom[0::2] = j
     atom[1::2] = i
-    displacement = np.zeros((2 * n_pairs, 3))
-    displacement[0::2] = vector
     item = np.repeat(np.arange(n_pairs, dtype=np.int64), 2)
     return distance[:, None].copy(), Jacobian(item, atom, value, displacement), i, j
+
+
+def _blocks(vector, distance):
+    """Block values [2 P, 1, 3] (+u, -u) and displacements [2 P, 3] (r_ij, 0), numpy."""
+    unit = np.stack(unit_vector(vector[:, 0], vector[:, 1], vector[:, 2], distance), axis=1)
+    value = np.empty((2 * len(distance), 1, 3))
+    value[0::2, 0] = unit
+    value[1::2, 0] = -unit
+    displacement = np.zeros((2 * len(distance), 3))
+    displacement[0::2] = vector
+    return value, displacement
+
+
+def _blocks_on_gpu(vector, distance):
+    """:func:`_blocks` on the device: one thread per pair."""
+    n_pairs = len(distance)
+    vector_d, distance_d = cuda_target.to_device(vector, distance)
+    value, displacement = cuda_target.empty((2 * n_pairs, 1, 3)), cuda_target.empty((2 * n_pairs, 3))
+    kernels = cuda_target.compile_kernels((_blocks_cuda,), (unit_vector,))
+    cuda_target.launch(kernels._blocks_cuda, n_pairs, vector_d, distance_d, value, displacement)
+    return cuda_target.to_host(value, displacement)
+
+
+def _blocks_cuda(vector, distance, value, displacement):
+    """CUDA loop kernel: pair p writes blocks 2p (+u, displacement r_ij) and 2p + 1 (-u, 0)."""
+    p = thread_index()
+    if p >= distance.shape[0]:
+        return
+    u = unit_vector(vector[p, 0], vector[p, 1], vector[p, 2], distance[p])
+    for c in range(3):
+        value[2 * p, 0, c] = u[c]
+        value[2 * p + 1, 0, c] = -u[c]
+        displacement[2 * p, c] = vector[p, c]
+        displacement[2 * p + 1, c] = 0.0
 
 
 def all_pairs(positions) -> Neighbors:

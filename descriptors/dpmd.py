@@ -37,6 +37,14 @@ radial slots. :meth:`DpmdParams.dense_columns` selects the K = sum_e (4 n_full[e
 n_radial[e]) meaningful columns of the rows of an atom. Blocks: a full slot has four
 (centre, minus the sum of the others; neighbour j, displacement r_ij; frame atoms a and b,
 displacements r_ia and r_ib), a radial slot two (centre, neighbour).
+
+Layers: the scalar bodies (:func:`local_frame`, :func:`frame_gradients` and 3-vector
+helpers on tuples) and the slot body :func:`dpmd_slot` are compiled with
+:func:`descriptors.cutoffs.compile_scalar` for both targets -> loop kernels ``_dpmd_cpu``
+(``prange`` over centres, frame atoms and slot order from ``argsort``) and ``_dpmd_cuda``
+(one thread per neighbour entry: it finds the frame atoms by a scan and its slot by
+counting the entries ranked before it, :func:`descriptors.deeppot_se.slot_rank`; no sort,
+no scratch; :mod:`descriptors.cuda_target`) -> the dispatcher :func:`dpmd`.
 """
 
 from __future__ import annotations
@@ -48,10 +56,13 @@ import numba
 import numpy as np
 from ase.data import chemical_symbols
 
+from descriptors import cuda_target, cutoffs
 from descriptors.acsf import _checked_elements, _within
+from descriptors.cuda_target import thread_index
+from descriptors.deeppot_se import slot_rank
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
-from descriptors.wacsf import check_device, element_index
+from descriptors.wacsf import element_index
 
 #: the frame is rejected when the second frame atom lies this close (in sin of the angle) to
 #: the line through the centre and the first
@@ -155,7 +166,7 @@ def dpmd(positions, numbers, cell, pbc, neighbors: Neighbors, params: DpmdParams
         cell, pbc: unused (periodicity is in ``neighbors``).
         neighbors: full neighbour list with a cutoff >= ``params.cutoff``, sorted by centre.
         params: the slots.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [n_atoms * n_slots, 4] (layout in the module docstring);
@@ -165,9 +176,9 @@ def dpmd(positions, numbers, cell, pbc, neighbors: Neighbors, params: DpmdParams
         ValueError: unknown element, inconsistent shapes, atoms at zero distance, an atom
             with fewer than two neighbours within the cutoff, or an atom whose two nearest
             neighbours are collinear with it (no frame).
-        NotImplementedError: ``device="cuda"``.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "dpmd")
+    on_gpu = cuda_target.use_cuda(device, "dpmd")
     n_atoms = len(positions)
     element = element_index(numbers, params.elements, n_atoms, "DpmdParams")
     nb = _within(neighbors, n_atoms, params.cutoff)
@@ -184,14 +195,28 @@ def dpmd(positions, numbers, cell, pbc, neighbors: Neighbors, params: DpmdParams
     blocks = (4 * np.minimum(used, n_full) + 2 * (used - np.minimum(used, n_full))).sum(axis=1)
     block_offsets = np.concatenate(([0], np.cumsum(blocks))).astype(np.int64)
     n_slots = params.n_slots
-    values = np.zeros((n_atoms * n_slots, 4))
-    item = np.empty(block_offsets[-1], dtype=np.int64)
-    atom = np.empty(block_offsets[-1], dtype=np.int64)
-    displacement = np.empty((block_offsets[-1], 3))
-    value = np.empty((block_offsets[-1], 4, 3))
-    bad = np.zeros(n_atoms, dtype=np.int64)
-    _dpmd_cpu(offsets, nb.j, nb.vector, nb.distance, element, slot_start, n_full, per_element, n_slots,
-              params.cutoff, block_offsets, values, item, atom, displacement, value, bad)
+    if on_gpu:
+        # first block of each (centre, element): blocks of centre i are element-major
+        own = 4 * np.minimum(used, n_full) + 2 * (used - np.minimum(used, n_full))
+        element_blocks = (block_offsets[:-1, None] + np.cumsum(own, axis=1) - own).astype(np.int64)
+        inputs = cuda_target.to_device(nb.i, offsets, nb.j, nb.vector, nb.distance, element, slot_start, n_full,
+                                       per_element, element_blocks)
+        n_blocks = int(block_offsets[-1])
+        outputs = (cuda_target.zeros((n_atoms * n_slots, 4)), cuda_target.empty(n_blocks, np.int64),
+                   cuda_target.empty(n_blocks, np.int64), cuda_target.empty((n_blocks, 3)),
+                   cuda_target.empty((n_blocks, 4, 3)), cuda_target.zeros(n_atoms, np.int64))
+        kernels = cuda_target.compile_kernels((_dpmd_cuda,), _SCALAR_FUNCTIONS)
+        cuda_target.launch(kernels._dpmd_cuda, len(nb.i), *inputs, n_slots, params.cutoff, *outputs)
+        values, item, atom, displacement, value, bad = cuda_target.to_host(*outputs)
+    else:
+        values = np.zeros((n_atoms * n_slots, 4))
+        item = np.empty(block_offsets[-1], dtype=np.int64)
+        atom = np.empty(block_offsets[-1], dtype=np.int64)
+        displacement = np.empty((block_offsets[-1], 3))
+        value = np.empty((block_offsets[-1], 4, 3))
+        bad = np.zeros(n_atoms, dtype=np.int64)
+        _dpmd_cpu(offsets, nb.j, nb.vector, nb.distance, element, slot_start, n_full, per_element, n_slots,
+                  params.cutoff, block_offsets, values, item, atom, displacement, value, bad)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"atom {i}: its two nearest neighbours are collinear with it, so the DPMD local "
@@ -199,26 +224,46 @@ def dpmd(positions, numbers, cell, pbc, neighbors: Neighbors, params: DpmdParams
     return values, Jacobian(item, atom, value, displacement)
 
 
-# --- loop kernel (CPU) ---------------------------------------------------------------------
+# --- scalar math (3-vectors are tuples) ------------------------------------------------------
 
 
-@numba.njit(cache=True)
-def _cross(a0, a1, a2, b0, b1, b2):
-    return a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0
+def dot3(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-@numba.njit(cache=True)
-def _project_out(g, e):
-    """g - e (e . g) for 3-vectors (the tangent part, with e a unit vector)."""
-    d = g[0] * e[0] + g[1] * e[1] + g[2] * e[2]
-    return np.array((g[0] - e[0] * d, g[1] - e[1] * d, g[2] - e[2] * d))
+def cross3(a, b):
+    return a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]
 
 
-@numba.njit(cache=True)
-def _frame_gradients(r, ex, ey, la, lt, rb, out):
+def project_out(g, e):
+    """g - e (g . e) for 3-vectors (the tangent part, with e a unit vector)."""
+    d = dot3(g, e)
+    return g[0] - e[0] * d, g[1] - e[1] * d, g[2] - e[2] * d
+
+
+def local_frame(ra, la, rb):
+    """The local frame of a centre from its frame atoms (module docstring).
+
+    Args:
+        ra: r_ia (Å), la = |r_ia|; rb: r_ib (Å).
+
+    Returns:
+        (e_x, e_y, e_z, |t|): unit vectors and the length of t = r_ib - (r_ib . e_x) e_x
+        (e_y is 0 when |t| = 0; the caller rejects frames with |t| small).
+    """
+    ex = (ra[0] / la, ra[1] / la, ra[2] / la)
+    d = dot3(rb, ex)
+    t = (rb[0] - d * ex[0], rb[1] - d * ex[1], rb[2] - d * ex[2])
+    lt = math.sqrt(t[0] * t[0] + t[1] * t[1] + t[2] * t[2])
+    ey = (0.0, 0.0, 0.0)
+    if lt > 0.0:
+        ey = (t[0] / lt, t[1] / lt, t[2] / lt)
+    return ex, ey, cross3(ex, ey), lt
+
+
+def frame_gradients(r, ex, ey, la, lt, rb):
     """d(x, y, z)/d r_ia and d(x, y, z)/d r_ib of the local coordinates of vector r.
 
-    ``out[0:3]`` = d(x, y, z)/d r_ia (rows x, y, z), ``out[3:6]`` = d(x, y, z)/d r_ib.
     With q = (e_x . r, e_y . r, e_z . r), e_x = r_ia / la, e_y = t / lt,
     t = r_ib - (r_ib . e_x) e_x (module docstring) and P_x = 1 - e_x e_x^T:
         dx/dr_ia = (r - x e_x) / la                         dx/dr_ib = 0
@@ -227,24 +272,109 @@ def _frame_gradients(r, ex, ey, la, lt, rb, out):
         d./de_x = (direct) - (r_ib (e_x . d./dt) + (r_ib . e_x) d./dt), direct: 0 for y,
                   e_y x r for z (z = e_x . (e_y x r))
         d./dr_ia = P_x d./de_x / la
+
+    Returns:
+        six 3-tuples: dx/dr_ia, dy/dr_ia, dz/dr_ia, dx/dr_ib, dy/dr_ib, dz/dr_ib (dimensionless).
     """
-    x = ex[0] * r[0] + ex[1] * r[1] + ex[2] * r[2]
-    y = ey[0] * r[0] + ey[1] * r[1] + ey[2] * r[2]
-    rbx = rb[0] * ex[0] + rb[1] * ex[1] + rb[2] * ex[2]
+    x = dot3(ex, r)
+    y = dot3(ey, r)
+    rbx = dot3(rb, ex)
+    gax = ((r[0] - x * ex[0]) / la, (r[1] - x * ex[1]) / la, (r[2] - x * ex[2]) / la)
+    gy = ((r[0] - y * ey[0]) / lt, (r[1] - y * ey[1]) / lt, (r[2] - y * ey[2]) / lt)
+    rxe = cross3(r, ex)
+    s = dot3(ey, rxe)
+    gz = ((rxe[0] - s * ey[0]) / lt, (rxe[1] - s * ey[1]) / lt, (rxe[2] - s * ey[2]) / lt)
+    direct = cross3(ey, r)
+    sy = dot3(ex, gy)
+    sz = dot3(ex, gz)
+    dey = (-(rb[0] * sy + rbx * gy[0]), -(rb[1] * sy + rbx * gy[1]), -(rb[2] * sy + rbx * gy[2]))
+    dez = (direct[0] - (rb[0] * sz + rbx * gz[0]), direct[1] - (rb[1] * sz + rbx * gz[1]),
+           direct[2] - (rb[2] * sz + rbx * gz[2]))
+    pay = project_out(dey, ex)
+    paz = project_out(dez, ex)
+    gay = (pay[0] / la, pay[1] / la, pay[2] / la)
+    gaz = (paz[0] / la, paz[1] / la, paz[2] / la)
+    return gax, gay, gaz, (0.0, 0.0, 0.0), project_out(gy, ex), project_out(gz, ex)
+
+
+def store_scaled(jac, b, k, v, scale):
+    """jac[b, k, :] = v * scale for a 3-tuple v."""
     for c in range(3):
-        out[0, c] = (r[c] - x * ex[c]) / la
-        out[3, c] = 0.0
-    gy = (r - y * ey) / lt
-    c0, c1, c2 = _cross(r[0], r[1], r[2], ex[0], ex[1], ex[2])
-    rxe = np.array((c0, c1, c2))
-    gz = (rxe - (ey[0] * c0 + ey[1] * c1 + ey[2] * c2) * ey) / lt
-    d0, d1, d2 = _cross(ey[0], ey[1], ey[2], r[0], r[1], r[2])
-    out[4] = _project_out(gy, ex)
-    out[5] = _project_out(gz, ex)
-    dey = -(rb * (ex[0] * gy[0] + ex[1] * gy[1] + ex[2] * gy[2]) + rbx * gy)
-    dez = np.array((d0, d1, d2)) - (rb * (ex[0] * gz[0] + ex[1] * gz[1] + ex[2] * gz[2]) + rbx * gz)
-    out[1] = _project_out(dey, ex) / la
-    out[2] = _project_out(dez, ex) / la
+        jac[b, k, c] = v[c] * scale
+
+
+def dpmd_slot(i, q, row, b, full, qa, qb, neighbor, vector, distance, ex, ey, ez, la, lt, ra, rb, values, item,
+              atom, displacement, jac):
+    """Slot row ``row`` of neighbour entry q of centre i and its blocks from ``b`` on: centre
+    (minus the sum of the others), neighbour, and for a full slot the frame atoms of entries
+    qa and qb. Returns the number of blocks written (4 full, 2 radial)."""
+    r = (vector[q, 0], vector[q, 1], vector[q, 2])
+    inv = 1.0 / distance[q]
+    inv2 = inv * inv
+    values[row, 0] = inv
+    item[b] = row
+    atom[b] = i
+    displacement[b, 0] = displacement[b, 1] = displacement[b, 2] = 0.0
+    item[b + 1] = row
+    atom[b + 1] = neighbor[q]
+    for c in range(3):
+        displacement[b + 1, c] = r[c]
+        jac[b + 1, 0, c] = -r[c] * inv2 * inv
+        jac[b + 1, 1, c] = jac[b + 1, 2, c] = jac[b + 1, 3, c] = 0.0
+    width = 2
+    if full:
+        width = 4
+        axes = (ex, ey, ez)
+        for k in range(3):
+            local = dot3(axes[k], r)
+            values[row, k + 1] = local * inv2
+            for c in range(3):  # d(q_k / R^2)/dr = e_k / R^2 - 2 q_k r / R^4
+                jac[b + 1, k + 1, c] = axes[k][c] * inv2 - 2.0 * local * r[c] * inv2 * inv2
+        gax, gay, gaz, gbx, gby, gbz = frame_gradients(r, ex, ey, la, lt, rb)
+        for f in range(2):
+            bf = b + 2 + f
+            item[bf] = row
+            atom[bf] = neighbor[qa] if f == 0 else neighbor[qb]
+            for c in range(3):
+                displacement[bf, c] = ra[c] if f == 0 else rb[c]
+                jac[bf, 0, c] = 0.0
+        store_scaled(jac, b + 2, 1, gax, inv2)
+        store_scaled(jac, b + 2, 2, gay, inv2)
+        store_scaled(jac, b + 2, 3, gaz, inv2)
+        store_scaled(jac, b + 3, 1, gbx, inv2)
+        store_scaled(jac, b + 3, 2, gby, inv2)
+        store_scaled(jac, b + 3, 3, gbz, inv2)
+    for k in range(4):
+        for c in range(3):
+            total = 0.0
+            for bb in range(b + 1, b + width):
+                total += jac[bb, k, c]
+            jac[b, k, c] = -total
+    return width
+
+
+def frame_atoms(start, stop, distance):
+    """Entries of the two nearest neighbours among ``start:stop`` (ties: the first in list
+    order, as a stable sort), by two scans."""
+    qa = start
+    for q in range(start + 1, stop):
+        if distance[q] < distance[qa]:
+            qa = q
+    qb = start + 1 if qa == start else start
+    for q in range(start, stop):
+        if q != qa and distance[q] < distance[qb]:
+            qb = q
+    return qa, qb
+
+
+_SCALAR_FUNCTIONS = (dot3, cross3, project_out, local_frame, frame_gradients, store_scaled, dpmd_slot,
+                     frame_atoms, slot_rank)
+_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))
+_local_frame = _cpu["local_frame"]
+_dpmd_slot = _cpu["dpmd_slot"]
+
+
+# --- loop kernels ----------------------------------------------------------------------------
 
 
 @numba.njit(parallel=True, cache=True)
@@ -260,17 +390,12 @@ def _dpmd_cpu(offsets, neighbor, vector, distance, element, slot_start, n_full, 
         d = distance[start:stop]
         order = np.argsort(d, kind="mergesort")
         qa, qb = start + order[0], start + order[1]
-        ra, rb = vector[qa].copy(), vector[qb].copy()
-        la = distance[qa]
-        ex = ra / la
-        t = rb - (rb[0] * ex[0] + rb[1] * ex[1] + rb[2] * ex[2]) * ex
-        lt = math.sqrt(t[0] * t[0] + t[1] * t[1] + t[2] * t[2])
+        ra = (vector[qa, 0], vector[qa, 1], vector[qa, 2])
+        rb = (vector[qb, 0], vector[qb, 1], vector[qb, 2])
+        ex, ey, ez, lt = _local_frame(ra, distance[qa], rb)
         if lt < MIN_FRAME_SINE * distance[qb]:
             bad[i] = 1
             continue
-        ey = t / lt
-        z0, z1, z2 = _cross(ex[0], ex[1], ex[2], ey[0], ey[1], ey[2])
-        ez = np.array((z0, z1, z2))
         # slot order: element, then distance (stable: list order on ties)
         key = np.empty(n)
         for s in range(n):
@@ -279,7 +404,6 @@ def _dpmd_cpu(offsets, neighbor, vector, distance, element, slot_start, n_full, 
         rank_in_element = 0
         previous = -1
         b = block_offsets[i]
-        grad = np.empty((6, 3))
         for s in range(n):
             q = start + ranked[s]
             e = element[neighbor[q]]
@@ -287,46 +411,30 @@ def _dpmd_cpu(offsets, neighbor, vector, distance, element, slot_start, n_full, 
             previous = e
             if rank_in_element >= per_element[e]:
                 continue  # beyond the slots of this element: dropped
-            row = i * n_slots + slot_start[e] + rank_in_element
-            r = vector[q]
-            inv = 1.0 / distance[q]
-            inv2 = inv * inv
-            values[row, 0] = inv
-            # neighbour block, and the centre block (minus the others)
-            item[b] = row
-            atom[b] = i
-            displacement[b, 0] = displacement[b, 1] = displacement[b, 2] = 0.0
-            item[b + 1] = row
-            atom[b + 1] = neighbor[q]
-            for c in range(3):
-                displacement[b + 1, c] = r[c]
-                jac[b + 1, 0, c] = -r[c] * inv2 * inv
-                jac[b + 1, 1, c] = jac[b + 1, 2, c] = jac[b + 1, 3, c] = 0.0
-            if rank_in_element < n_full[e]:
-                local = (ex[0] * r[0] + ex[1] * r[1] + ex[2] * r[2], ey[0] * r[0] + ey[1] * r[1] + ey[2] * r[2],
-                         ez[0] * r[0] + ez[1] * r[1] + ez[2] * r[2])
-                _frame_gradients(r, ex, ey, la, lt, rb, grad)
-                for k in range(3):
-                    axis = ex if k == 0 else (ey if k == 1 else ez)
-                    values[row, k + 1] = local[k] * inv2
-                    for c in range(3):  # d(q_k / R^2)/dr = e_k / R^2 - 2 q_k r / R^4
-                        jac[b + 1, k + 1, c] = axis[c] * inv2 - 2.0 * local[k] * r[c] * inv2 * inv2
-                for f in range(2):
-                    bf = b + 2 + f
-                    item[bf] = row
-                    atom[bf] = neighbor[qa if f == 0 else qb]
-                    for c in range(3):
-                        displacement[bf, c] = ra[c] if f == 0 else rb[c]
-                        jac[bf, 0, c] = 0.0
-                        for k in range(3):
-                            jac[bf, k + 1, c] = grad[3 * f + k, c] * inv2
-                width = 4
-            else:
-                width = 2
-            for k in range(4):
-                for c in range(3):
-                    total = 0.0
-                    for bb in range(b + 1, b + width):
-                        total += jac[bb, k, c]
-                    jac[b, k, c] = -total
-            b += width
+            b += _dpmd_slot(i, q, i * n_slots + slot_start[e] + rank_in_element, b, rank_in_element < n_full[e],
+                            qa, qb, neighbor, vector, distance, ex, ey, ez, distance[qa], lt, ra, rb, values, item,
+                            atom, displacement, jac)
+
+
+def _dpmd_cuda(pair_centre, offsets, neighbor, vector, distance, element, slot_start, n_full, per_element,
+               element_blocks, n_slots, rc, values, item, atom, displacement, jac, bad):
+    """CUDA loop kernel: thread p is neighbour entry p; it builds its centre's frame, ranks
+    itself among the centre's entries of its element and writes its slot, if kept."""
+    p = thread_index()
+    if p >= distance.shape[0]:
+        return
+    i = pair_centre[p]
+    start, stop = offsets[i], offsets[i + 1]
+    qa, qb = frame_atoms(start, stop, distance)
+    ra = (vector[qa, 0], vector[qa, 1], vector[qa, 2])
+    rb = (vector[qb, 0], vector[qb, 1], vector[qb, 2])
+    ex, ey, ez, lt = local_frame(ra, distance[qa], rb)
+    if lt < MIN_FRAME_SINE * distance[qb]:
+        bad[i] = 1  # every thread of centre i writes the same value: no race
+        return
+    e = element[neighbor[p]]
+    rank = slot_rank(p, start, stop, neighbor, element, distance, 4.0 * rc + 1.0)
+    if rank < per_element[e]:
+        b = element_blocks[i, e] + 4 * min(rank, n_full[e]) + 2 * max(rank - n_full[e], 0)
+        dpmd_slot(i, p, i * n_slots + slot_start[e] + rank, b, rank < n_full[e], qa, qb, neighbor, vector, distance,
+                  ex, ey, ez, distance[qa], lt, ra, rb, values, item, atom, displacement, jac)

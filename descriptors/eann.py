@@ -26,10 +26,12 @@ the negative, displacement 0).
 Deviation from the paper: none in the functional form (the squared cosine cutoff is the
 paper's); the automatic radial grid (:meth:`EannParams.auto`) is ours.
 
-Layers: scalar ``math`` body :func:`gaussian_radial` (with :mod:`descriptors.cutoffs` and
-:func:`descriptors.acsf.exp_nonpositive`) compiled with
-:func:`descriptors.cutoffs.compile_scalar` -> loop kernel ``_eann_cpu`` (``prange`` over
-chunks of pairs) -> the dispatcher :func:`eann`.
+Layers: scalar ``math`` bodies :func:`gaussian_radial` (with :mod:`descriptors.cutoffs` and
+:func:`descriptors.acsf.exp_nonpositive`), :func:`power_and_slope` and
+:func:`angular_monomial`, and the pair body :func:`eann_pair`, compiled with
+:func:`descriptors.cutoffs.compile_scalar` for both targets -> loop kernels ``_eann_cpu``
+(``prange`` over pairs) and ``_eann_cuda`` (one thread per pair,
+:mod:`descriptors.cuda_target`) -> the dispatcher :func:`eann`.
 """
 
 from __future__ import annotations
@@ -42,12 +44,13 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from descriptors import acsf as _acsf
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
 from descriptors.acsf import _checked_elements, _within, exp_nonpositive  # noqa: F401 (plain-Python calls)
 from descriptors.cutoffs import cos_cutoff  # noqa: F401  (called by gaussian_radial as plain Python)
+from descriptors.cuda_target import thread_index
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors
-from descriptors.wacsf import check_device, element_index
+from descriptors.wacsf import element_index
 
 # --- scalar math ---------------------------------------------------------------------------
 
@@ -68,9 +71,59 @@ def gaussian_radial(r, alpha, rs, rc):
     return g * fc * fc, g * fc * (2.0 * dfc - 2.0 * alpha * d * fc)
 
 
-_cpu = cutoffs.compile_scalar([cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, _acsf.exp_nonpositive,
-                               gaussian_radial], numba.njit(error_model="numpy"))
-_gaussian_radial = _cpu["gaussian_radial"]
+def power_and_slope(x, n):
+    """(x^n, n x^(n-1)) for an integer n >= 0, by repeated multiplication (x^0 = 1, slope 0)."""
+    below = 1.0  # x^(n-1)
+    for _ in range(n - 1):
+        below *= x
+    if n == 0:
+        return 1.0, 0.0
+    return below * x, n * below
+
+
+def angular_monomial(x, y, z, lx, ly, lz):
+    """M = x^l_x y^l_y z^l_z (Eq. 2) and its gradient (dM/dx, dM/dy, dM/dz), Å^L and Å^(L-1)."""
+    px, sx = power_and_slope(x, lx)
+    py, sy = power_and_slope(y, ly)
+    pz, sz = power_and_slope(z, lz)
+    return px * py * pz, sx * py * pz, px * sy * pz, px * py * sz
+
+
+def eann_pair(p, vector, distance, powers, radial, rc, g, dg, values, jac):
+    """Row p (every orbital of pair p) and its blocks 2p (+) and 2p + 1 (-).
+
+    Gradient of phi = M(x, y, z) g(r) with respect to r_j: grad M g + M g'(r) (x, y, z) / r.
+    ``g``, ``dg`` [n_radial] are scratch (the radial factors, computed once per pair).
+    """
+    r = distance[p]
+    inv = 1.0 / r
+    n_rad = radial.shape[0]
+    for m in range(n_rad):
+        g[m], dg[m] = gaussian_radial(r, radial[m, 0], radial[m, 1], rc)
+        dg[m] *= inv  # (1/r) dg/dr: times the vector gives the gradient
+    b = 2 * p
+    for a in range(powers.shape[0]):
+        mono, mx, my, mz = angular_monomial(vector[p, 0], vector[p, 1], vector[p, 2], powers[a, 0], powers[a, 1],
+                                            powers[a, 2])
+        for m in range(n_rad):
+            col = a * n_rad + m
+            values[p, col] = mono * g[m]
+            h = mono * dg[m]
+            gx = mx * g[m] + h * vector[p, 0]
+            gy = my * g[m] + h * vector[p, 1]
+            gz = mz * g[m] + h * vector[p, 2]
+            jac[b, col, 0] = gx
+            jac[b, col, 1] = gy
+            jac[b, col, 2] = gz
+            jac[b + 1, col, 0] = -gx
+            jac[b + 1, col, 1] = -gy
+            jac[b + 1, col, 2] = -gz
+
+
+_SCALAR_FUNCTIONS = (cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, _acsf.exp_nonpositive, gaussian_radial,
+                     power_and_slope, angular_monomial, eann_pair)
+_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))
+_eann_pair = _cpu["eann_pair"]
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -166,7 +219,7 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
         cell, pbc: unused (periodicity is in ``neighbors``).
         neighbors: full neighbour list with a cutoff >= ``params.cutoff``, sorted by centre.
         params: the orbitals.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [n_pairs, K] (columns in the module docstring), Å^L;
@@ -176,18 +229,26 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
     Raises:
         ValueError: an element outside ``params.elements``, inconsistent shapes, or two
             atoms at zero distance.
-        NotImplementedError: ``device="cuda"``.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "eann")
+    on_gpu = cuda_target.use_cuda(device, "eann")
     n_atoms = len(positions)
     element = element_index(numbers, params.elements, n_atoms, "EannParams")
     nb = _within(neighbors, n_atoms, params.cutoff)
     n_pairs = len(nb.i)
     powers = np.array(params.angular_components(), dtype=np.int64).reshape(-1, 3)
     radial = np.array(params.radial, dtype=np.float64).reshape(-1, 2)
-    values = np.empty((n_pairs, params.n_features))
-    value = np.empty((2 * n_pairs, params.n_features, 3))
-    _eann_cpu(nb.vector, nb.distance, powers, radial, params.cutoff, params.l_max, values, value)
+    if on_gpu:
+        scratch = cuda_target.empty((n_pairs, len(radial))), cuda_target.empty((n_pairs, len(radial)))
+        outputs = cuda_target.empty((n_pairs, params.n_features)), cuda_target.empty((2 * n_pairs, params.n_features, 3))
+        kernels = cuda_target.compile_kernels((_eann_cuda,), _SCALAR_FUNCTIONS)
+        cuda_target.launch(kernels._eann_cuda, n_pairs, *cuda_target.to_device(nb.vector, nb.distance, powers, radial),
+                           params.cutoff, *scratch, *outputs)
+        values, value = cuda_target.to_host(*outputs)
+    else:
+        values = np.empty((n_pairs, params.n_features))
+        value = np.empty((2 * n_pairs, params.n_features, 3))
+        _eann_cpu(nb.vector, nb.distance, powers, radial, params.cutoff, values, value)
     item = np.repeat(np.arange(n_pairs, dtype=np.int64), 2)
     atom = np.empty(2 * n_pairs, np.int64)
     atom[0::2] = nb.j
@@ -201,48 +262,20 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
-def _eann_cpu(vector, distance, powers, radial, rc, l_max, values, jac):
-    """Row p and blocks 2p, 2p + 1 for each pair p; ``prange`` over chunks of pairs.
-
-    gradient of phi = M(x, y, z) g(r):  dM/dr_c g + M g'(r) r_c / r.
-    """
+def _eann_cpu(vector, distance, powers, radial, rc, values, jac):
+    """Row p and blocks 2p, 2p + 1 for each pair p; ``prange`` over chunks of pairs (one
+    radial scratch per chunk)."""
     n_pairs = vector.shape[0]
-    n_ang, n_rad = powers.shape[0], radial.shape[0]
     chunk = 64
     for ch in numba.prange((n_pairs + chunk - 1) // chunk):
-        pw = np.empty((3, l_max + 1))    # x^l, y^l, z^l
-        dpw = np.empty((3, l_max + 1))   # l x^(l-1), ...
-        g = np.empty(n_rad)
-        dg = np.empty(n_rad)
+        g = np.empty(radial.shape[0])
+        dg = np.empty(radial.shape[0])
         for p in range(ch * chunk, min(n_pairs, (ch + 1) * chunk)):
-            r = distance[p]
-            inv = 1.0 / r
-            for c in range(3):
-                pw[c, 0] = 1.0
-                dpw[c, 0] = 0.0
-                for l in range(1, l_max + 1):
-                    pw[c, l] = pw[c, l - 1] * vector[p, c]
-                    dpw[c, l] = l * pw[c, l - 1]
-            for m in range(n_rad):
-                g[m], dg[m] = _gaussian_radial(r, radial[m, 0], radial[m, 1], rc)
-                dg[m] *= inv  # (1/r) dg/dr: times the vector gives the gradient
-            b = 2 * p
-            for a in range(n_ang):
-                lx, ly, lz = powers[a, 0], powers[a, 1], powers[a, 2]
-                mono = pw[0, lx] * pw[1, ly] * pw[2, lz]
-                mx = dpw[0, lx] * pw[1, ly] * pw[2, lz]
-                my = pw[0, lx] * dpw[1, ly] * pw[2, lz]
-                mz = pw[0, lx] * pw[1, ly] * dpw[2, lz]
-                for m in range(n_rad):
-                    col = a * n_rad + m
-                    values[p, col] = mono * g[m]
-                    h = mono * dg[m]
-                    gx = mx * g[m] + h * vector[p, 0]
-                    gy = my * g[m] + h * vector[p, 1]
-                    gz = mz * g[m] + h * vector[p, 2]
-                    jac[b, col, 0] = gx
-                    jac[b, col, 1] = gy
-                    jac[b, col, 2] = gz
-                    jac[b + 1, col, 0] = -gx
-                    jac[b + 1, col, 1] = -gy
-                    jac[b + 1, col, 2] = -gz
+            _eann_pair(p, vector, distance, powers, radial, rc, g, dg, values, jac)
+
+
+def _eann_cuda(vector, distance, powers, radial, rc, g, dg, values, jac):
+    """CUDA loop kernel: one thread per pair, radial scratch rows ``g[p]``, ``dg[p]``."""
+    p = thread_index()
+    if p < distance.shape[0]:
+        eann_pair(p, vector, distance, powers, radial, rc, g[p], dg[p], values, jac)

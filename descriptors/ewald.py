@@ -44,8 +44,10 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from descriptors import coulomb, cutoffs
-from descriptors.coulomb import DAMPINGS, K_E, CoulombParams
+from descriptors import coulomb, cuda_target, cutoffs
+from descriptors.coulomb import (DAMPINGS, K_E, CoulombParams, damping_parameter, damping_term, offdiag_start,
+                                 row_start, store_pair)
+from descriptors.cuda_target import thread_index
 from descriptors.jacobian import Jacobian
 
 # --- scalar math ---------------------------------------------------------------------------
@@ -60,11 +62,86 @@ def real_space_term(r, alpha):
     return tail, -(tail + _TWO_OVER_SQRT_PI * alpha * math.exp(-alpha * alpha * r * r)) * inv
 
 
-_cpu = cutoffs.compile_scalar([cutoffs.poly_cutoff, coulomb.damping_parameter, coulomb.damping_term,
-                               real_space_term], numba.njit(error_model="numpy"))
-_real_space_term = _cpu["real_space_term"]
-_damping_parameter = _cpu["damping_parameter"]
-_damping_term = _cpu["damping_term"]
+def minimum_image(p0, p1, p2, cell, inverse):
+    """The lattice-equivalent of p = r_j - r_i with fractional components in [-1/2, 1/2] (Å)."""
+    f0 = p0 * inverse[0, 0] + p1 * inverse[1, 0] + p2 * inverse[2, 0]
+    f1 = p0 * inverse[0, 1] + p1 * inverse[1, 1] + p2 * inverse[2, 1]
+    f2 = p0 * inverse[0, 2] + p1 * inverse[1, 2] + p2 * inverse[2, 2]
+    f0 -= math.floor(f0 + 0.5)
+    f1 -= math.floor(f1 + 0.5)
+    f2 -= math.floor(f2 + 0.5)
+    return (f0 * cell[0, 0] + f1 * cell[1, 0] + f2 * cell[2, 0],
+            f0 * cell[0, 1] + f1 * cell[1, 1] + f2 * cell[2, 1],
+            f0 * cell[0, 2] + f1 * cell[1, 2] + f2 * cell[2, 2])
+
+
+def real_space_sum(d0, d1, d2, same, translations, real_cutoff, alpha, kind, a):
+    """sum_n [erfc(alpha |d + n|) / |d + n| + delta(|d + n|)] over the images within
+    ``real_cutoff`` (n = 0 skipped when ``same``, i = j), and its gradient with respect to d.
+
+    Returns:
+        (sum in 1/Å, three gradient components in 1/Å^2).
+    """
+    rc2 = real_cutoff * real_cutoff
+    real = 0.0
+    g0 = g1 = g2 = 0.0
+    for t in range(translations.shape[0]):
+        x0 = d0 + translations[t, 0]
+        x1 = d1 + translations[t, 1]
+        x2 = d2 + translations[t, 2]
+        r2 = x0 * x0 + x1 * x1 + x2 * x2
+        if r2 > rc2 or (same and r2 == 0.0):
+            continue
+        r = math.sqrt(r2)
+        v, dv = real_space_term(r, alpha)
+        w, dw = damping_term(r, kind, a)
+        real += v + w
+        s = (dv + dw) / r
+        g0 += s * x0
+        g1 += s * x1
+        g2 += s * x2
+    return real, g0, g1, g2
+
+
+def reciprocal_sum(i, j, kvectors, weights, cos_kr, sin_kr):
+    """sum_k w_k cos(k . (r_j - r_i)) from the phases of each atom, and its gradient with
+    respect to r_j (eV/e^2 and eV/(e^2 Å); the weights include k_e)."""
+    recip = 0.0
+    h0 = h1 = h2 = 0.0
+    for m in range(kvectors.shape[0]):
+        recip += weights[m] * (cos_kr[i, m] * cos_kr[j, m] + sin_kr[i, m] * sin_kr[j, m])
+        s = weights[m] * (sin_kr[i, m] * cos_kr[j, m] - cos_kr[i, m] * sin_kr[j, m])
+        h0 += s * kvectors[m, 0]
+        h1 += s * kvectors[m, 1]
+        h2 += s * kvectors[m, 2]
+    return recip, h0, h1, h2
+
+
+def ewald_entry(i, j, positions, cell, inverse, widths, kind, damping_cutoff, alpha, real_cutoff, translations,
+                kvectors, weights, cos_kr, sin_kr, background, self_term, k_e, values, item, atom, jac,
+                displacement):
+    """Entry (i, j), i <= j, of A for a periodic cell, with its two blocks (none on the diagonal)."""
+    n = positions.shape[0]
+    d0, d1, d2 = minimum_image(positions[j, 0] - positions[i, 0], positions[j, 1] - positions[i, 1],
+                               positions[j, 2] - positions[i, 2], cell, inverse)
+    a = damping_parameter(kind, widths[i], widths[j], damping_cutoff)
+    real, g0, g1, g2 = real_space_sum(d0, d1, d2, i == j, translations, real_cutoff, alpha, kind, a)
+    recip, h0, h1, h2 = reciprocal_sum(i, j, kvectors, weights, cos_kr, sin_kr)
+    e = row_start(i, n) + j - i
+    values[e, 0] = k_e * real + recip + background
+    if i == j:
+        values[e, 0] += self_term
+    else:
+        store_pair(e, offdiag_start(i, n) + j - i - 1, i, j, k_e * g0 + h0, k_e * g1 + h1, k_e * g2 + h2,
+                   d0, d1, d2, item, atom, jac, displacement)
+
+
+_SCALAR_FUNCTIONS = coulomb.DAMPING_FUNCTIONS + coulomb.LAYOUT_FUNCTIONS + (
+    real_space_term, minimum_image, real_space_sum, reciprocal_sum, ewald_entry)
+# inlined into the prange loop, where Numba marks arrays noalias: as fast as the former
+# loop-body code (a called body reloads its inputs after every store, up to 2x slower)
+_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy", inline="always"))
+_ewald_entry = _cpu["ewald_entry"]
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -150,63 +227,30 @@ def _ewald_cpu(positions, cell, inverse, widths, kind, damping_cutoff, alpha, re
                displacement):
     """A of a periodic cell: rows i in parallel (each writes its own entries and blocks)."""
     n = positions.shape[0]
-    rc2 = real_cutoff * real_cutoff
     for i in numba.prange(n):
-        e0 = coulomb._row_start(i, n)
-        o0 = coulomb._offdiag_start(i, n)
         for j in range(i, n):
-            # minimum-image difference d = r_j - r_i (fractional components in [-1/2, 1/2])
-            p0 = positions[j, 0] - positions[i, 0]
-            p1 = positions[j, 1] - positions[i, 1]
-            p2 = positions[j, 2] - positions[i, 2]
-            f0 = p0 * inverse[0, 0] + p1 * inverse[1, 0] + p2 * inverse[2, 0]
-            f1 = p0 * inverse[0, 1] + p1 * inverse[1, 1] + p2 * inverse[2, 1]
-            f2 = p0 * inverse[0, 2] + p1 * inverse[1, 2] + p2 * inverse[2, 2]
-            f0 -= math.floor(f0 + 0.5)
-            f1 -= math.floor(f1 + 0.5)
-            f2 -= math.floor(f2 + 0.5)
-            d0 = f0 * cell[0, 0] + f1 * cell[1, 0] + f2 * cell[2, 0]
-            d1 = f0 * cell[0, 1] + f1 * cell[1, 1] + f2 * cell[2, 1]
-            d2 = f0 * cell[0, 2] + f1 * cell[1, 2] + f2 * cell[2, 2]
-            a = _damping_parameter(kind, widths[i], widths[j], damping_cutoff)
-            real = 0.0  # 1/Å: real space and damping, over images
-            g0 = g1 = g2 = 0.0
-            for t in range(translations.shape[0]):
-                x0 = d0 + translations[t, 0]
-                x1 = d1 + translations[t, 1]
-                x2 = d2 + translations[t, 2]
-                r2 = x0 * x0 + x1 * x1 + x2 * x2
-                if r2 > rc2 or (i == j and r2 == 0.0):
-                    continue
-                r = math.sqrt(r2)
-                v, dv = _real_space_term(r, alpha)
-                w, dw = _damping_term(r, kind, a)
-                real += v + w
-                s = (dv + dw) / r
-                g0 += s * x0
-                g1 += s * x1
-                g2 += s * x2
-            recip = 0.0  # eV/e^2 (weights include k_e)
-            h0 = h1 = h2 = 0.0
-            for m in range(kvectors.shape[0]):
-                recip += weights[m] * (cos_kr[i, m] * cos_kr[j, m] + sin_kr[i, m] * sin_kr[j, m])
-                s = weights[m] * (sin_kr[i, m] * cos_kr[j, m] - cos_kr[i, m] * sin_kr[j, m])
-                h0 += s * kvectors[m, 0]
-                h1 += s * kvectors[m, 1]
-                h2 += s * kvectors[m, 2]
-            e = e0 + j - i
-            values[e, 0] = k_e * real + recip + background
-            if i == j:
-                values[e, 0] += self_term
-            else:
-                coulomb._store_pair(e, o0 + j - i - 1, i, j, k_e * g0 + h0, k_e * g1 + h1, k_e * g2 + h2,
-                                    d0, d1, d2, item, atom, jac, displacement)
+            _ewald_entry(i, j, positions, cell, inverse, widths, kind, damping_cutoff, alpha, real_cutoff,
+                         translations, kvectors, weights, cos_kr, sin_kr, background, self_term, k_e, values,
+                         item, atom, jac, displacement)
+
+
+def _ewald_cuda(positions, cell, inverse, widths, kind, damping_cutoff, alpha, real_cutoff, translations,
+                kvectors, weights, cos_kr, sin_kr, background, self_term, k_e, values, item, atom, jac,
+                displacement):
+    """CUDA loop kernel: thread k is the pair (i, j) = divmod(k, n); those with i <= j work."""
+    k = thread_index()
+    n = positions.shape[0]
+    if k < n * n and k % n >= k // n:
+        ewald_entry(k // n, k % n, positions, cell, inverse, widths, kind, damping_cutoff, alpha, real_cutoff,
+                    translations, kvectors, weights, cos_kr, sin_kr, background, self_term, k_e, values, item,
+                    atom, jac, displacement)
 
 
 # --- dispatcher ----------------------------------------------------------------------------
 
 
-def ewald_matrix(positions, cell, params: CoulombParams = CoulombParams(), widths=None) -> tuple[np.ndarray, Jacobian]:
+def ewald_matrix(positions, cell, params: CoulombParams = CoulombParams(), widths=None,
+                 device: str = "cpu") -> tuple[np.ndarray, Jacobian]:
     """A(R) of a periodic cell in the layout of :func:`descriptors.coulomb.coulomb_matrix`.
 
     Prefer :func:`descriptors.coulomb.coulomb_matrix` (it validates the input and
@@ -216,7 +260,10 @@ def ewald_matrix(positions, cell, params: CoulombParams = CoulombParams(), width
         positions: float64 [n, 3], Å; cell: float64 [3, 3], Å (non-zero volume).
         params: damping and Ewald settings.
         widths: float64 [n], Å, Gaussian widths (zeros unless ``damping="gaussian"``).
+        device: "cpu" or "cuda": the entries on the GPU, one thread per (i, j); the setup
+            (translations, k vectors, weights, phases) is computed on the CPU and copied.
     """
+    on_gpu = cuda_target.use_cuda(device, "ewald_matrix")
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     cell = np.ascontiguousarray(cell, dtype=np.float64)
     n = len(positions)
@@ -226,9 +273,19 @@ def ewald_matrix(positions, cell, params: CoulombParams = CoulombParams(), width
     damping_range = coulomb.damping_range(kind, a_max, -math.log(params.accuracy))
     setup = ewald_setup(cell, params.accuracy, params.alpha, damping_range)
     phase = positions @ setup.kvectors.T
-    values, jac = coulomb.empty_outputs(n)
-    _ewald_cpu(positions, cell, np.linalg.inv(cell), widths, kind, params.damping_cutoff, setup.alpha,
-               setup.real_cutoff, setup.translations, setup.kvectors, setup.weights, np.cos(phase), np.sin(phase),
-               setup.background, setup.self_term, K_E, values, *jac)
+    arrays = (positions, cell, np.linalg.inv(cell), widths)
+    scalars = (kind, params.damping_cutoff, setup.alpha, setup.real_cutoff)
+    tables = (setup.translations, setup.kvectors, setup.weights, np.cos(phase), np.sin(phase))
+    constants = (setup.background, setup.self_term, K_E)
+    if on_gpu:
+        outputs = coulomb.device_outputs(n)
+        kernels = cuda_target.compile_kernels((_ewald_cuda,), _SCALAR_FUNCTIONS)
+        cuda_target.launch(kernels._ewald_cuda, n * n, *cuda_target.to_device(*arrays), *scalars,
+                           *cuda_target.to_device(*tables), *constants, *outputs)
+        values, *blocks = cuda_target.to_host(*outputs)
+        jac = Jacobian(*blocks)
+    else:
+        values, jac = coulomb.empty_outputs(n)
+        _ewald_cpu(*arrays, *scalars, *tables, *constants, values, *jac)
     coulomb.check_finite(values, n)
     return values, jac

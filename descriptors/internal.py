@@ -17,15 +17,30 @@ numbers in (n_atoms - 1) times less memory. Block displacements are ``r_a - r_0`
 reference atom is atom 0), which gives the exact strain derivative for translation-invariant
 rows (docs/DESIGN.md, "Block displacements give the virial").
 
-One subtraction and one division per pair is all there is, so this is vectorised numpy.
+One subtraction and one division per pair is all there is, so on the CPU this is vectorised
+numpy: the scalar body :func:`inverse_distance` is evaluated on whole columns there, and
+compiled into ``_inverse_distances_cuda`` (one thread per pair) for ``device="cuda"``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from descriptors import cuda_target
+from descriptors.cuda_target import thread_index
 from descriptors.jacobian import Jacobian
-from descriptors.wacsf import check_device
+
+
+def inverse_distance(x, y, z, r):
+    """x_p = 1 / r of a pair vector (x, y, z) = r_j - r_i of length r, and d x_p / d r_j.
+
+    Plain arithmetic, so it works on scalars (CUDA) and on numpy columns (CPU) alike.
+
+    Returns:
+        (1/r in 1/Å, then the three components of -(r_j - r_i) / r^3 in 1/Å²).
+    """
+    r3 = r ** 3
+    return 1.0 / r, -x / r3, -y / r3, -z / r3
 
 
 def pair_indices(n_atoms: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +105,7 @@ def inverse_distances(positions, device: str = "cpu") -> tuple[np.ndarray, Jacob
 
     Args:
         positions: float [n_atoms, 3], Å, n_atoms >= 2 (a molecule: no periodic images).
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [1, n_pairs], 1/Å, pairs in :func:`pair_indices` order;
@@ -99,13 +114,37 @@ def inverse_distances(positions, device: str = "cpu") -> tuple[np.ndarray, Jacob
 
     Raises:
         ValueError: wrong shapes, non-finite positions, fewer than 2 atoms or coincident atoms.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "inverse_distances")
+    on_gpu = cuda_target.use_cuda(device, "inverse_distances")
     i, j, vector, distance = pair_geometry(positions)
-    n_pairs = len(i)
-    grad_j = -vector / distance[:, None] ** 3  # d (1/r) / d r_j
-    value = np.zeros((len(positions), n_pairs, 3))
-    columns = np.arange(n_pairs)
+    if on_gpu:
+        values, value = _on_gpu(i, j, vector, distance, len(positions))
+        return values[None, :], molecule_blocks(positions, value)
+    inverse, *grad = inverse_distance(vector[:, 0], vector[:, 1], vector[:, 2], distance)
+    grad_j = np.stack(grad, axis=1)  # d (1/r) / d r_j
+    value = np.zeros((len(positions), len(i), 3))
+    columns = np.arange(len(i))
     value[j, columns] = grad_j
     value[i, columns] = -grad_j
-    return (1.0 / distance)[None, :], molecule_blocks(positions, value)
+    return inverse[None, :], molecule_blocks(positions, value)
+
+
+def _on_gpu(i, j, vector, distance, n_atoms):
+    n_pairs = len(i)
+    inputs = cuda_target.to_device(i, j, np.ascontiguousarray(vector), distance)
+    values, value = cuda_target.empty(n_pairs), cuda_target.zeros((n_atoms, n_pairs, 3))
+    kernels = cuda_target.compile_kernels((_inverse_distances_cuda,), (inverse_distance,))
+    cuda_target.launch(kernels._inverse_distances_cuda, n_pairs, *inputs, values, value)
+    return cuda_target.to_host(values, value)
+
+
+def _inverse_distances_cuda(i, j, vector, distance, values, value):
+    """CUDA loop kernel: pair p writes column p (``value`` zeroed: other atoms' entries stay 0)."""
+    p = thread_index()
+    if p >= distance.shape[0]:
+        return
+    inverse, g0, g1, g2 = inverse_distance(vector[p, 0], vector[p, 1], vector[p, 2], distance[p])
+    values[p] = inverse
+    value[j[p], p, 0], value[j[p], p, 1], value[j[p], p, 2] = g0, g1, g2
+    value[i[p], p, 0], value[i[p], p, 1], value[i[p], p, 2] = -g0, -g1, -g2

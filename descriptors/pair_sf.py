@@ -32,6 +32,15 @@ Jacobian (:mod:`descriptors.jacobian`): row r owns the consecutive blocks
 ``block_offsets[r] ..``: atom i (displacement 0, minus the sum of the others), atom j
 (displacement r_ij), then each third atom k with r_ik < r_c and r_jk < r_c (displacement
 r_ik).
+
+Layers: the scalar bodies of :mod:`descriptors.wacsf` plus :func:`pair_cosines` and
+:func:`angular_gradient`, and the row body :func:`pair_row`, compiled with
+:func:`descriptors.cutoffs.compile_scalar` for both targets -> loop kernels ``_pair_sf_cpu``
+(``prange`` over rows) and ``_pair_sf_cuda`` (one thread per row,
+:mod:`descriptors.cuda_target`) -> the dispatcher :func:`pair_sf`. Which neighbour entries
+are third atoms of a row is decided once, on the CPU (``_third_atom_counts``,
+``_third_atoms``), and handed to both loop kernels, so the device never re-decides a
+cutoff test that fixes the layout.
 """
 
 from __future__ import annotations
@@ -43,16 +52,14 @@ import numba
 import numpy as np
 from ase.data import chemical_symbols
 
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
 from descriptors.acsf import _checked_elements, _within
+from descriptors.acsf import angular_power, radial_term  # noqa: F401  (called by pair_row as plain Python)
+from descriptors.cuda_target import thread_index
+from descriptors.cutoffs import cutoff_of_kind  # noqa: F401  (called by pair_row as plain Python)
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
-from descriptors.wacsf import SCALAR_FUNCTIONS, check_device, element_index
-
-_cpu = cutoffs.compile_scalar(SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))
-_cutoff = _cpu["cutoff_of_kind"]
-_radial_term = _cpu["radial_term"]
-_angular_power = _cpu["angular_power"]
+from descriptors.wacsf import SCALAR_FUNCTIONS, element_index
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,7 @@ def pair_sf(positions, numbers, cell, pbc, neighbors: Neighbors, params: PairSfP
         neighbors: full neighbour list with a cutoff >= max(pair_cutoff, cutoff), sorted
             by centre.
         params: the functions.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [n_pairs, K] (columns in the module docstring);
@@ -197,9 +204,9 @@ def pair_sf(positions, numbers, cell, pbc, neighbors: Neighbors, params: PairSfP
 
     Raises:
         ValueError: unknown element, inconsistent shapes, atoms at zero distance.
-        NotImplementedError: ``device="cuda"``.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "pair_sf")
+    on_gpu = cuda_target.use_cuda(device, "pair_sf")
     n_atoms = len(positions)
     element = element_index(numbers, params.elements, n_atoms, "PairSfParams")
     nb = _within(neighbors, n_atoms, max(params.pair_cutoff, params.cutoff))
@@ -208,28 +215,145 @@ def pair_sf(positions, numbers, cell, pbc, neighbors: Neighbors, params: PairSfP
     counts = _third_atom_counts(rows, nb.i, offsets, nb.vector, nb.distance, params.cutoff)
     block_offsets = np.concatenate(([0], np.cumsum(counts + 2))).astype(np.int64)
     n_blocks = int(block_offsets[-1])
-    values = np.zeros((len(rows), params.n_features))
-    atom = np.empty(n_blocks, dtype=np.int64)
-    displacement = np.empty((n_blocks, 3))
-    value = np.zeros((n_blocks, params.n_features, 3))
-    _pair_sf_cpu(rows, nb.i, nb.j, offsets, nb.vector, nb.distance, element, len(params.elements),
-                 params.pair_cutoff, params.cutoff, cutoffs.KINDS[params.cutoff_function],
-                 np.array(((0.0, 0.0),) + params.pair_radial), np.array(params.radial).reshape(-1, 2),
-                 np.array(params.angular).reshape(-1, 3), block_offsets, values, atom, displacement, value)
+    third = np.full(n_blocks, -1, dtype=np.int64)
+    _third_atoms(rows, nb.i, offsets, nb.vector, nb.distance, params.cutoff, block_offsets, third)
+    inputs = (rows, nb.i, nb.j, nb.vector, nb.distance, element, params.pair_cutoff, params.cutoff,
+              cutoffs.KINDS[params.cutoff_function], np.array(((0.0, 0.0),) + params.pair_radial),
+              np.array(params.radial).reshape(-1, 2), np.array(params.angular).reshape(-1, 3), block_offsets, third)
+    if on_gpu:
+        values, atom, displacement, value = _pair_sf_on_gpu(inputs, params.n_features, n_blocks)
+    else:
+        values = np.zeros((len(rows), params.n_features))
+        atom = np.empty(n_blocks, dtype=np.int64)
+        displacement = np.empty((n_blocks, 3))
+        value = np.zeros((n_blocks, params.n_features, 3))
+        _pair_sf_cpu(*inputs, values, atom, displacement, value)
     item = np.repeat(np.arange(len(rows)), counts + 2)
     pairs = Neighbors(nb.i[rows], nb.j[rows], np.asarray(nb.shift)[rows], nb.vector[rows], nb.distance[rows])
     return values, Jacobian(item, atom, value, displacement), pairs
 
 
-# --- loop kernels (CPU) --------------------------------------------------------------------
+# --- scalar math and the row body (compiled for both targets) ------------------------------
 
 
-@numba.njit(cache=True, inline="always")
-def _distance_between(vector, p, q):
+def distance_between(vector, p, q):
     """|vector[q] - vector[p]|: r_jk of the third atom of entry q for the row of entry p
     (one expression, so that counting and filling decide the cutoff identically)."""
     dx, dy, dz = vector[q, 0] - vector[p, 0], vector[q, 1] - vector[p, 1], vector[q, 2] - vector[p, 2]
     return math.sqrt(dx * dx + dy * dy + dz * dz)
+
+
+def pair_cosines(ux, uy, uz, ru, vx, vy, vz, rv, rw):
+    """cos theta_i between u = r_ij and v = r_ik, and cos theta_j between -u and w = v - u."""
+    uv = ux * vx + uy * vy + uz * vz
+    return uv / (ru * rv), (ru * ru - uv) / (ru * rw)
+
+
+def angular_gradient(u_c, v_c, ru, rv, rw, ci, cj, ai, aj, sv, sw):
+    """Component c of the gradient of one angular summand with respect to u = r_ij (atom j)
+    and v = r_ik (atom k), given ai = d/dcos_i, aj = d/dcos_j, and sv, sw = (1/r) d/dr of
+    the radial factors along v and w = v - u."""
+    w_c = v_c - u_c
+    # cos_i = u.v / (|u||v|)
+    dci_du = v_c / (ru * rv) - ci * u_c / (ru * ru)
+    dci_dv = u_c / (ru * rv) - ci * v_c / (rv * rv)
+    # cos_j = a.w / (|a||w|), a = -u: d/da and d/dw, then a = -u, w = v - u
+    dcj_da = w_c / (ru * rw) + cj * u_c / (ru * ru)
+    dcj_dw = -u_c / (ru * rw) - cj * w_c / (rw * rw)
+    g_u = ai * dci_du + aj * (-dcj_da - dcj_dw) - sw * w_c
+    g_v = ai * dci_dv + aj * dcj_dw + sv * v_c + sw * w_c
+    return g_u, g_v
+
+
+def pair_row(r, rows, centre, neighbor, vector, distance, element, rp, rc, kind, pair_radial, radial, angular,
+             block_offsets, third, values, atom, displacement, jac):
+    """Row r and its blocks ``block_offsets[r]:block_offsets[r+1]`` (``values[r]`` and the
+    blocks' ``jac`` zero on entry): i, j, then the third atoms ``third[b]`` (neighbour entries)."""
+    n_pr, n_rad, n_ang = pair_radial.shape[0], radial.shape[0], angular.shape[0]
+    per_element = n_rad + n_ang
+    first_env = n_pr
+    p = rows[r]
+    i = centre[p]
+    b_i = block_offsets[r]
+    b_j = b_i + 1
+    ux, uy, uz, ru = vector[p, 0], vector[p, 1], vector[p, 2], distance[p]
+    atom[b_i] = i
+    atom[b_j] = neighbor[p]
+    displacement[b_i, 0] = displacement[b_i, 1] = displacement[b_i, 2] = 0.0
+    displacement[b_j, 0], displacement[b_j, 1], displacement[b_j, 2] = ux, uy, uz
+    fp, dfp = cutoff_of_kind(ru, rp, kind)
+    for m in range(n_pr):
+        g, dg = radial_term(ru, pair_radial[m, 0], pair_radial[m, 1], fp, dfp)
+        values[r, m] = g
+        jac[b_j, m, 0] += dg * ux / ru
+        jac[b_j, m, 1] += dg * uy / ru
+        jac[b_j, m, 2] += dg * uz / ru
+    end = block_offsets[r + 1]  # locals: stores into jac may alias any array (no noalias here)
+    u = (ux, uy, uz)
+    for b in range(b_j + 1, end):
+        q = third[b]
+        vx, vy, vz, rv = vector[q, 0], vector[q, 1], vector[q, 2], distance[q]
+        wx, wy, wz = vx - ux, vy - uy, vz - uz
+        rw = distance_between(vector, p, q)
+        atom[b] = neighbor[q]
+        displacement[b, 0], displacement[b, 1], displacement[b, 2] = vx, vy, vz
+        col0 = first_env + element[neighbor[q]] * per_element
+        fv, dfv = cutoff_of_kind(rv, rc, kind)
+        fw, dfw = cutoff_of_kind(rw, rc, kind)
+        for m in range(n_rad):
+            av, dav = radial_term(rv, radial[m, 0], radial[m, 1], fv, dfv)
+            aw, daw = radial_term(rw, radial[m, 0], radial[m, 1], fw, dfw)
+            col = col0 + m
+            values[r, col] += av * aw
+            sv = dav * aw / rv  # along v, for d/dv
+            sw = av * daw / rw  # along w = v - u: + for d/dv, - for d/du
+            jac[b, col, 0] += sv * vx + sw * wx
+            jac[b, col, 1] += sv * vy + sw * wy
+            jac[b, col, 2] += sv * vz + sw * wz
+            jac[b_j, col, 0] -= sw * wx
+            jac[b_j, col, 1] -= sw * wy
+            jac[b_j, col, 2] -= sw * wz
+        if n_ang == 0:
+            continue
+        # theta_i between u and v; theta_j between -u and w
+        ci, cj = pair_cosines(ux, uy, uz, ru, vx, vy, vz, rv, rw)
+        v = (vx, vy, vz)
+        for m in range(n_ang):
+            eta, zeta, lam = angular[m, 0], angular[m, 1], angular[m, 2]
+            pref = 2.0 ** (1.0 - zeta)
+            cv, dcv = radial_term(rv, eta, 0.0, fv, dfv)
+            cw, dcw = radial_term(rw, eta, 0.0, fw, dfw)
+            pi, dpi = angular_power(ci, zeta, lam)
+            pj, dpj = angular_power(cj, zeta, lam)
+            col = col0 + n_rad + m
+            rad = cv * cw
+            ang = pref * (pi + pj)
+            values[r, col] += ang * rad
+            ai = pref * dpi * rad  # d/dcos_i
+            aj = pref * dpj * rad  # d/dcos_j
+            sv = ang * dcv * cw / rv
+            sw = ang * cv * dcw / rw
+            for c in range(3):
+                g_u, g_v = angular_gradient(u[c], v[c], ru, rv, rw, ci, cj, ai, aj, sv, sw)
+                jac[b_j, col, c] += g_u
+                jac[b, col, c] += g_v
+    for m in range(values.shape[1]):  # translation invariance: block of i is minus the others
+        for c in range(3):
+            total = 0.0
+            for bb in range(b_j, end):
+                total += jac[bb, m, c]
+            jac[b_i, m, c] = -total
+
+
+_SCALAR_FUNCTIONS = tuple(SCALAR_FUNCTIONS) + (distance_between, pair_cosines, angular_gradient, pair_row)
+# inlined into the prange loop, where Numba marks arrays noalias: as fast as the former
+# loop-body code (a called body reloads its inputs after every store, up to 2x slower)
+_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy", inline="always"))
+_distance_between = _cpu["distance_between"]
+_pair_row = _cpu["pair_row"]
+
+
+# --- loop kernels ----------------------------------------------------------------------------
 
 
 @numba.njit(parallel=True, cache=True)
@@ -246,97 +370,46 @@ def _third_atom_counts(rows, centre, offsets, vector, distance, rc):
     return counts
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
-def _pair_sf_cpu(rows, centre, neighbor, offsets, vector, distance, element, n_elements, rp, rc, kind,
-                 pair_radial, radial, angular, block_offsets, values, atom, displacement, jac):
-    """Fill the rows of ``values`` and their blocks; ``prange`` over pair rows (row r writes
-    only ``values[r]`` and blocks ``block_offsets[r]:block_offsets[r+1]``)."""
-    n_pr, n_rad, n_ang = pair_radial.shape[0], radial.shape[0], angular.shape[0]
-    per_element = n_rad + n_ang
-    first_env = n_pr
+@numba.njit(parallel=True, cache=True)
+def _third_atoms(rows, centre, offsets, vector, distance, rc, block_offsets, third):
+    """``third[block_offsets[r] + 2 + t]`` = neighbour entry of the t-th third atom of row r
+    (the test of ``_third_atom_counts``, so the counts and the entries agree)."""
     for r in numba.prange(rows.shape[0]):
         p = rows[r]
         i = centre[p]
-        b_i = block_offsets[r]
-        b_j = b_i + 1
-        ux, uy, uz, ru = vector[p, 0], vector[p, 1], vector[p, 2], distance[p]
-        atom[b_i] = i
-        atom[b_j] = neighbor[p]
-        displacement[b_i, 0] = displacement[b_i, 1] = displacement[b_i, 2] = 0.0
-        displacement[b_j, 0], displacement[b_j, 1], displacement[b_j, 2] = ux, uy, uz
-        fp, dfp = _cutoff(ru, rp, kind)
-        for m in range(n_pr):
-            g, dg = _radial_term(ru, pair_radial[m, 0], pair_radial[m, 1], fp, dfp)
-            values[r, m] = g
-            jac[b_j, m, 0] += dg * ux / ru
-            jac[b_j, m, 1] += dg * uy / ru
-            jac[b_j, m, 2] += dg * uz / ru
-        b = b_j
+        b = block_offsets[r] + 2
         for q in range(offsets[i], offsets[i + 1]):
             if q == p or distance[q] >= rc:
                 continue
-            vx, vy, vz, rv = vector[q, 0], vector[q, 1], vector[q, 2], distance[q]
-            wx, wy, wz = vx - ux, vy - uy, vz - uz
-            rw = _distance_between(vector, p, q)
-            if rw >= rc:
-                continue
-            b += 1
-            atom[b] = neighbor[q]
-            displacement[b, 0], displacement[b, 1], displacement[b, 2] = vx, vy, vz
-            col0 = first_env + element[neighbor[q]] * per_element
-            fv, dfv = _cutoff(rv, rc, kind)
-            fw, dfw = _cutoff(rw, rc, kind)
-            for m in range(n_rad):
-                av, dav = _radial_term(rv, radial[m, 0], radial[m, 1], fv, dfv)
-                aw, daw = _radial_term(rw, radial[m, 0], radial[m, 1], fw, dfw)
-                col = col0 + m
-                values[r, col] += av * aw
-                sv = dav * aw / rv  # along v, for d/dv
-                sw = av * daw / rw  # along w = v - u: + for d/dv, - for d/du
-                jac[b, col, 0] += sv * vx + sw * wx
-                jac[b, col, 1] += sv * vy + sw * wy
-                jac[b, col, 2] += sv * vz + sw * wz
-                jac[b_j, col, 0] -= sw * wx
-                jac[b_j, col, 1] -= sw * wy
-                jac[b_j, col, 2] -= sw * wz
-            if n_ang == 0:
-                continue
-            # theta_i between u and v; theta_j between -u and w
-            uv = ux * vx + uy * vy + uz * vz
-            ci = uv / (ru * rv)
-            cj = (ru * ru - uv) / (ru * rw)
-            for m in range(n_ang):
-                eta, zeta, lam = angular[m, 0], angular[m, 1], angular[m, 2]
-                pref = 2.0 ** (1.0 - zeta)
-                cv, dcv = _radial_term(rv, eta, 0.0, fv, dfv)
-                cw, dcw = _radial_term(rw, eta, 0.0, fw, dfw)
-                pi, dpi = _angular_power(ci, zeta, lam)
-                pj, dpj = _angular_power(cj, zeta, lam)
-                col = col0 + n_rad + m
-                rad = cv * cw
-                ang = pref * (pi + pj)
-                values[r, col] += ang * rad
-                ai = pref * dpi * rad  # d/dcos_i
-                aj = pref * dpj * rad  # d/dcos_j
-                sv = ang * dcv * cw / rv
-                sw = ang * cv * dcw / rw
-                for c in range(3):
-                    u_c = vector[p, c]
-                    v_c = vector[q, c]
-                    w_c = v_c - u_c
-                    # cos_i = u.v / (|u||v|)
-                    dci_du = v_c / (ru * rv) - ci * u_c / (ru * ru)
-                    dci_dv = u_c / (ru * rv) - ci * v_c / (rv * rv)
-                    # cos_j = a.w / (|a||w|), a = -u: d/da and d/dw, then a = -u, w = v - u
-                    dcj_da = w_c / (ru * rw) + cj * u_c / (ru * ru)
-                    dcj_dw = -u_c / (ru * rw) - cj * w_c / (rw * rw)
-                    g_u = ai * dci_du + aj * (-dcj_da - dcj_dw) - sw * w_c
-                    g_v = ai * dci_dv + aj * dcj_dw + sv * v_c + sw * w_c
-                    jac[b_j, col, c] += g_u
-                    jac[b, col, c] += g_v
-        for m in range(values.shape[1]):  # translation invariance: block of i is minus the others
-            for c in range(3):
-                total = 0.0
-                for bb in range(b_j, b + 1):
-                    total += jac[bb, m, c]
-                jac[b_i, m, c] = -total
+            if _distance_between(vector, p, q) < rc:
+                third[b] = q
+                b += 1
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _pair_sf_cpu(rows, centre, neighbor, vector, distance, element, rp, rc, kind, pair_radial, radial, angular,
+                 block_offsets, third, values, atom, displacement, jac):
+    """Fill the rows of ``values`` and their blocks; ``prange`` over pair rows (row r writes
+    only ``values[r]`` and blocks ``block_offsets[r]:block_offsets[r+1]``)."""
+    for r in numba.prange(rows.shape[0]):
+        _pair_row(r, rows, centre, neighbor, vector, distance, element, rp, rc, kind, pair_radial, radial, angular,
+                  block_offsets, third, values, atom, displacement, jac)
+
+
+def _pair_sf_cuda(rows, centre, neighbor, vector, distance, element, rp, rc, kind, pair_radial, radial, angular,
+                  block_offsets, third, values, atom, displacement, jac):
+    """CUDA loop kernel: one thread per pair row."""
+    r = thread_index()
+    if r < rows.shape[0]:
+        pair_row(r, rows, centre, neighbor, vector, distance, element, rp, rc, kind, pair_radial, radial, angular,
+                 block_offsets, third, values, atom, displacement, jac)
+
+
+def _pair_sf_on_gpu(inputs, n_features, n_blocks):
+    """The outputs of ``_pair_sf_cpu`` (values, atom, displacement, value) from the device."""
+    arrays = [cuda_target.to_device(x)[0] if isinstance(x, np.ndarray) else x for x in inputs]
+    outputs = (cuda_target.zeros((len(inputs[0]), n_features)), cuda_target.empty(n_blocks, np.int64),
+               cuda_target.empty((n_blocks, 3)), cuda_target.zeros((n_blocks, n_features, 3)))
+    kernels = cuda_target.compile_kernels((_pair_sf_cuda,), _SCALAR_FUNCTIONS)
+    cuda_target.launch(kernels._pair_sf_cuda, len(inputs[0]), *arrays, *outputs)
+    return cuda_target.to_host(*outputs)

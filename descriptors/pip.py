@@ -31,6 +31,13 @@ little work for threads, see ``_pip_cpu``). Derivatives go through the
 Morse variables: d p / d r_a = sum_pairs (d p / d y_ij) (d y_ij / d r_ij) (d r_ij / d r_a),
 with d y / d r = -y / a. Layout as :mod:`descriptors.internal`: one row per molecule
 (values [1, n_basis]) and one Jacobian block per atom.
+
+Layers: :func:`morse_variable` (scalar math) and :func:`basis_function` (the work of one
+basis function: its orbit sum, its d p / d y in a scratch row and its Jacobian column) are
+plain functions compiled by :func:`descriptors.cutoffs.compile_scalar` for both targets;
+``_pip_cpu`` loops over basis functions serially, ``device="cuda"`` runs one thread per
+pair (``_morse_cuda``) and then one per basis function (``_pip_cuda``, scratch rows in a
+device array), :mod:`descriptors.cuda_target`.
 """
 
 from __future__ import annotations
@@ -43,10 +50,10 @@ import numbers as _numbers
 import numba
 import numpy as np
 
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
+from descriptors.cuda_target import thread_index
 from descriptors.internal import molecule_blocks, pair_geometry, pair_indices
 from descriptors.jacobian import Jacobian
-from descriptors.wacsf import check_device
 
 #: the generator refuses to visit more monomials than this (lower the degree)
 MAX_MONOMIALS = 2_000_000
@@ -59,8 +66,51 @@ def morse_variable(r, a):
     return y, -y / a
 
 
-_cpu = cutoffs.compile_scalar([morse_variable], numba.njit(error_model="numpy"))
+def monomial(factors, y, dp):
+    """prod_f y[factors[f]] (factors: pair indices padded with -1); adds its gradient with
+    respect to y to ``dp`` [n_pairs] (a repeated factor counts once per occurrence)."""
+    product = 1.0
+    for f in range(len(factors)):
+        if factors[f] >= 0:
+            product *= y[factors[f]]
+    for f in range(len(factors)):
+        if factors[f] < 0:
+            break
+        others = 1.0  # product of the other factors
+        for h in range(len(factors)):
+            if h != f and factors[h] >= 0:
+                others *= y[factors[h]]
+        dp[factors[f]] += others
+    return product
+
+
+def basis_function(b, i, j, unit, y, dy, terms, offsets, dp, values, value):
+    """Basis function b (Jiang & Guo 2013, Eq. 3-4): ``values[b]`` and column b of ``value``.
+
+    Args:
+        b: basis function index; i, j: int [n_pairs] atoms of each pair; unit: float
+            [n_pairs, 3] (r_j - r_i) / r_ij; y, dy: float [n_pairs] Morse variables and
+            dy/dr; terms, offsets: :class:`PipBasis` arrays.
+        dp: float [n_pairs] scratch, zero on entry (d p_b / d y accumulates there).
+        values: float [n_basis]; value: float [n_atoms, n_basis, 3], zero in column b on
+            entry (only column b is written, so basis functions never race).
+    """
+    total = 0.0
+    for t in range(offsets[b], offsets[b + 1]):
+        total += monomial(terms[t], y, dp)
+    values[b] = total
+    for p in range(len(dp)):
+        if dp[p] != 0.0:
+            g = dp[p] * dy[p]
+            for c in range(3):
+                value[j[p], b, c] += g * unit[p, c]
+                value[i[p], b, c] -= g * unit[p, c]
+
+
+_SCALAR_FUNCTIONS = (morse_variable, monomial, basis_function)
+_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))
 _morse_variable = _cpu["morse_variable"]
+_basis_function = _cpu["basis_function"]
 
 
 # --- the invariant basis ------------------------------------------------------------------------
@@ -189,7 +239,7 @@ def pip(positions, basis: PipBasis, morse_range: float, device: str = "cpu") -> 
         positions: float [n_atoms, 3], Å, atoms in ``basis.numbers`` order.
         basis: the invariant basis of the molecule (:meth:`PipBasis.generate`).
         morse_range: a in y = exp(-r / a), Å, > 0.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [1, n_basis] (dimensionless);
@@ -199,18 +249,22 @@ def pip(positions, basis: PipBasis, morse_range: float, device: str = "cpu") -> 
     Raises:
         ValueError: positions that do not match the basis' atom count, non-finite or
             coincident atoms, or a morse_range that is not a positive number.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "pip")
+    on_gpu = cuda_target.use_cuda(device, "pip")
     if not isinstance(morse_range, _numbers.Real) or not math.isfinite(morse_range) or morse_range <= 0:
         raise ValueError(f"morse_range must be a finite number > 0 Å, received {morse_range!r}")
     positions = np.asarray(positions, dtype=np.float64)
     if positions.shape != (len(basis.numbers), 3):
         raise ValueError(f"the basis is for {len(basis.numbers)} atoms, received positions of shape {positions.shape}")
     i, j, vector, distance = pair_geometry(positions)
-    values = np.zeros(basis.n_basis)
-    value = np.zeros((len(positions), basis.n_basis, 3))
-    _pip_cpu(distance, vector / distance[:, None], i, j, float(morse_range), basis.terms, basis.offsets, values,
-             value)
+    inputs = (distance, vector / distance[:, None], i, j, float(morse_range), basis.terms, basis.offsets)
+    if on_gpu:
+        values, value = _pip_on_gpu(*inputs, len(positions))
+    else:
+        values = np.zeros(basis.n_basis)
+        value = np.zeros((len(positions), basis.n_basis, 3))
+        _pip_cpu(*inputs, values, value)
     return values[None, :], molecule_blocks(positions, value)
 
 
@@ -226,32 +280,32 @@ def _pip_cpu(distance, unit, i, j, a, terms, offsets, values, value):
     for p in range(n_pairs):
         y[p], dy[p] = _morse_variable(distance[p], a)
     for b in range(len(offsets) - 1):
-        dp = np.zeros(n_pairs)  # d p_b / d y, this thread's own buffer
-        total = 0.0
-        for t in range(offsets[b], offsets[b + 1]):
-            total += _monomial(terms[t], y, dp)
-        values[b] = total
-        for p in range(n_pairs):
-            if dp[p] != 0.0:
-                g = dp[p] * dy[p]
-                for c in range(3):
-                    value[j[p], b, c] += g * unit[p, c]
-                    value[i[p], b, c] -= g * unit[p, c]
+        _basis_function(b, i, j, unit, y, dy, terms, offsets, np.zeros(n_pairs), values, value)
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _monomial(factors, y, dp):
-    """prod_f y[factors[f]] (factors padded with -1); adds its gradient w.r.t. y to ``dp``."""
-    product = 1.0
-    for f in range(len(factors)):
-        if factors[f] >= 0:
-            product *= y[factors[f]]
-    for f in range(len(factors)):
-        if factors[f] < 0:
-            break
-        others = 1.0  # product of the other factors (a repeated factor appears once per occurrence)
-        for h in range(len(factors)):
-            if h != f and factors[h] >= 0:
-                others *= y[factors[h]]
-        dp[factors[f]] += others
-    return product
+def _pip_on_gpu(distance, unit, i, j, a, terms, offsets, n_atoms):
+    """:func:`_pip_cpu` on the device: Morse variables per pair, then one thread per basis
+    function with its scratch row ``dp[b]``."""
+    n_pairs, n_basis = len(distance), len(offsets) - 1
+    distance_d, unit_d, i_d, j_d, terms_d, offsets_d = cuda_target.to_device(distance, unit, i, j, terms, offsets)
+    y, dy = cuda_target.empty(n_pairs), cuda_target.empty(n_pairs)
+    dp = cuda_target.zeros((n_basis, n_pairs))
+    values, value = cuda_target.empty(n_basis), cuda_target.zeros((n_atoms, n_basis, 3))
+    kernels = cuda_target.compile_kernels((_morse_cuda, _pip_cuda), _SCALAR_FUNCTIONS)
+    cuda_target.launch(kernels._morse_cuda, n_pairs, distance_d, a, y, dy)
+    cuda_target.launch(kernels._pip_cuda, n_basis, i_d, j_d, unit_d, y, dy, terms_d, offsets_d, dp, values, value)
+    return cuda_target.to_host(values, value)
+
+
+def _morse_cuda(distance, a, y, dy):
+    """CUDA loop kernel: the Morse variable of pair p."""
+    p = thread_index()
+    if p < distance.shape[0]:
+        y[p], dy[p] = morse_variable(distance[p], a)
+
+
+def _pip_cuda(i, j, unit, y, dy, terms, offsets, dp, values, value):
+    """CUDA loop kernel: basis function b, with scratch row ``dp[b]`` (zeroed by the host)."""
+    b = thread_index()
+    if b < values.shape[0]:
+        basis_function(b, i, j, unit, y, dy, terms, offsets, dp[b], values, value)

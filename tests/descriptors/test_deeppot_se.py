@@ -227,6 +227,3 @@ def test_errors_name_the_problem():
     atoms = _ethanol()
     with pytest.raises(ValueError, match=r"element 6 \(C\)"):
         _env(atoms, params)
-    nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 4.0)
-    with pytest.raises(NotImplementedError, match="cuda"):
-        deeppot_se(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb, _params(atoms), device="cuda")

@@ -203,10 +203,6 @@ def test_errors_name_the_problem():
         _dpmd(Atoms("HOH", positions=[[-0.97, 0, 0], [0, 0, 0], [0.98, 0, 0]]), params)
     with pytest.raises(ValueError, match=r"element 6 \(C\)"):
         _dpmd(Atoms("HOC", positions=[[-0.97, 0, 0], [0, 0, 0], [0.3, 0.9, 0]]), params)
-    with pytest.raises(NotImplementedError, match="cuda"):
-        atoms = Atoms("HOH", positions=[[-0.97, 0, 0], [0, 0, 0], [0.3, 0.9, 0]])
-        nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 2.0)
-        dpmd(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb, params, device="cuda")
     with pytest.raises(ValueError, match="n_full must be"):
         DpmdParams((1, 8), 2.0, (1, 2, 3), 2)
     with pytest.raises(ValueError, match="all 0"):

@@ -187,7 +187,4 @@ def test_errors_name_the_problem():
     atoms = _ethanol()
     with pytest.raises(ValueError, match=r"element 6 \(C\)"):
         _eann(atoms, EannParams.auto([1, 8], 3.0))
-    nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 3.0)
-    with pytest.raises(NotImplementedError, match="cuda"):
-        eann(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb, _params(atoms, 3.0), device="cuda")
     assert EannParams.from_dict(_params(atoms).to_dict()) == _params(atoms)

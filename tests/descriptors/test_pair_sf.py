@@ -412,8 +412,6 @@ def test_bad_inputs_are_named():
     nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 4.0)
     with pytest.raises(ValueError, match=r"numbers must be integers of shape \[9\]"):
         pair_sf(atoms.positions, atoms.numbers[:5], None, None, nb, params)
-    with pytest.raises(NotImplementedError, match="CUDA target"):
-        pair_sf(atoms.positions, atoms.numbers, None, None, nb, params, device="cuda")
     with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', received 'gpu'"):
         pair_sf(atoms.positions, atoms.numbers, None, None, nb, params, device="gpu")
     doubled = atoms.copy()

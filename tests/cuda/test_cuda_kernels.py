@@ -1,0 +1,158 @@
+"""device="cuda" equals device="cpu", element by element, for every kernel with a CUDA target.
+
+Run under Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, see conftest.py) with 3
+threads per block, so each tiny input spans several blocks (checked). Inputs: a rattled
+ethanol molecule, a rattled, sheared 4-atom NaCl cell (triclinic primitive cell, two
+elements) and a 1-atom Cu cell smaller than the cutoff (every neighbour a periodic image of
+the atom itself). Values and all Jacobian arrays (item, atom, value, displacement) are
+compared; index arrays exactly, floats to 1e-12 relative to the array's largest entry (the
+simulator runs the same IEEE operations, a GPU may contract them into FMAs).
+"""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk, molecule
+
+from descriptors import coulomb, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf, pip
+from descriptors.neighbors import neighbor_list
+
+CUTOFF = 3.0  # Å: a few neighbours per atom keeps the simulator fast
+
+
+def _rattled(atoms, stdev, seed):
+    atoms = atoms.copy()
+    atoms.positions += np.random.default_rng(seed).normal(0.0, stdev, atoms.positions.shape)
+    return atoms
+
+
+def _ethanol():
+    return _rattled(molecule("CH3CH2OH"), 0.05, seed=2)
+
+
+def _nacl():
+    atoms = bulk("NaCl", "rocksalt", a=5.64).repeat((2, 1, 1))
+    atoms.set_cell(atoms.cell.array @ np.array([[1.0, 0.04, 0.0], [0.0, 1.0, 0.03], [0.02, 0.0, 1.0]]),
+                   scale_atoms=True)
+    return _rattled(atoms, 0.1, seed=3)
+
+
+def _cu1():
+    return _rattled(bulk("Cu", "fcc", a=3.61), 0.0, seed=0)
+
+
+STRUCTURES = {"ethanol": _ethanol, "nacl": _nacl, "cu1": _cu1}
+
+
+def _assert_same(cpu, gpu, what):
+    """Recursively compare outputs: tuples/records element-wise, integer arrays exactly."""
+    if isinstance(cpu, tuple):
+        assert isinstance(gpu, tuple) and len(cpu) == len(gpu), what
+        for k, (c, g) in enumerate(zip(cpu, gpu)):
+            _assert_same(c, g, f"{what}[{getattr(cpu, '_fields', range(len(cpu)))[k]}]")
+        return
+    cpu, gpu = np.asarray(cpu), np.asarray(gpu)
+    assert cpu.shape == gpu.shape and cpu.dtype == gpu.dtype, (what, cpu.shape, gpu.shape, cpu.dtype, gpu.dtype)
+    if cpu.dtype.kind in "iub":
+        np.testing.assert_array_equal(gpu, cpu, err_msg=what)
+    else:
+        scale = float(np.abs(cpu).max(initial=0.0))
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-12, atol=1e-12 * scale, err_msg=what)
+
+
+def _compare(call, small_blocks, what):
+    cpu = call(device="cpu")
+    gpu = call(device="cuda")
+    _assert_same(cpu, gpu, what)
+    assert max(small_blocks) > 1, f"{what}: the input fits one block of 3 threads; it should span several"
+    return cpu
+
+
+def _kernel_args(atoms):
+    nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, CUTOFF)
+    return (atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb)
+
+
+def _elements(atoms):
+    return tuple(sorted(set(atoms.numbers.tolist())))
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURES))
+def test_pair_distances(name, small_blocks):
+    atoms = STRUCTURES[name]()
+    nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, CUTOFF)
+    values = _compare(lambda **k: distances.pair_distances(nb, len(atoms), 2.9, **k), small_blocks, name)[0]
+    assert len(values) > 0
+
+
+def test_inverse_distances(small_blocks):
+    atoms = _ethanol()  # 1G rows are defined for molecules only
+    _compare(lambda **k: internal.inverse_distances(atoms.positions, **k), small_blocks, "ethanol")
+
+
+def test_pip(small_blocks):
+    atoms = _ethanol()
+    basis = pip.PipBasis.generate(atoms.numbers, 2)
+    values = _compare(lambda **k: pip.pip(atoms.positions, basis, 1.5, **k), small_blocks, "ethanol")[0]
+    assert values.shape == (1, basis.n_basis)
+
+
+@pytest.mark.parametrize("damping", sorted(coulomb.DAMPINGS))
+@pytest.mark.parametrize("name", ["ethanol", "nacl"])
+def test_coulomb_direct_and_ewald(name, damping, small_blocks):
+    atoms = STRUCTURES[name]()
+    params = coulomb.CoulombParams(damping=damping, damping_cutoff=4.0, accuracy=1e-5)
+    widths = np.linspace(0.4, 0.9, len(atoms)) if damping == "gaussian" else None
+    _compare(lambda **k: coulomb.coulomb_matrix(atoms.positions, atoms.cell.array, atoms.pbc, params, widths, **k),
+             small_blocks, f"{name}/{damping}")
+
+
+@pytest.mark.parametrize("name", ["ethanol", "nacl"])
+def test_d2(name, small_blocks):
+    atoms = STRUCTURES[name]()
+    nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, CUTOFF)
+    _compare(lambda **k: d2.d2(atoms.numbers, nb, d2.D2Params(cutoff=CUTOFF), **k), small_blocks, name)
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURES))
+def test_pair_sf(name, small_blocks):
+    atoms = STRUCTURES[name]()
+    params = pair_sf.PairSfParams.auto(_elements(atoms), pair_cutoff=2.6, cutoff=CUTOFF, n_pair=2, n_radial=2,
+                                       n_angular_eta=1, cutoff_function="poly")
+    values = _compare(lambda **k: pair_sf.pair_sf(*_kernel_args(atoms), params, **k), small_blocks, name)[0]
+    assert len(values) > 0
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURES))
+def test_dpmd(name, small_blocks):
+    atoms = STRUCTURES[name]()
+    params = dpmd.DpmdParams(_elements(atoms), CUTOFF, 2, 2)  # some neighbours dropped, some radial slots
+    _compare(lambda **k: dpmd.dpmd(*_kernel_args(atoms), params, **k), small_blocks, name)
+
+
+def test_dpmd_rejects_a_collinear_frame_on_the_device(small_blocks):
+    atoms = Atoms("HOH", positions=[[-0.97, 0, 0], [0, 0, 0], [0.98, 0, 0]])
+    params = dpmd.DpmdParams((1, 8), 2.0, 1, 1)
+    with pytest.raises(ValueError, match="collinear"):
+        dpmd.dpmd(*_kernel_args(atoms)[:4], neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 2.0), params,
+                  device="cuda")
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURES))
+def test_deeppot_se(name, small_blocks):
+    atoms = STRUCTURES[name]()
+    params = deeppot_se.DeepPotSeParams(_elements(atoms), CUTOFF, 2.0, 3)  # sel 3: neighbours beyond it dropped
+    _compare(lambda **k: deeppot_se.deeppot_se(*_kernel_args(atoms), params, **k), small_blocks, name)
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURES))
+def test_eann(name, small_blocks):
+    atoms = STRUCTURES[name]()
+    params = eann.EannParams.auto(_elements(atoms), CUTOFF, n_radial=2, l_max=2)
+    _compare(lambda **k: eann.eann(*_kernel_args(atoms), params, **k), small_blocks, name)
+
+
+def test_empty_neighbour_list_launches_nothing(small_blocks):
+    atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 5.0]])  # no pair within the cutoff
+    values, jac, _, _ = eann.eann(*_kernel_args(atoms), eann.EannParams.auto((1,), CUTOFF, 2, 1), device="cuda")
+    assert values.shape == (0, 8) and jac.value.shape == (0, 8, 3)
