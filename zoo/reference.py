@@ -25,6 +25,27 @@
   dipole also contains atomic dipole terms, so ``sum q_i r_i`` of its own charges misses
   it by 0.12 e·Å RMS on water clusters and 0.04 e·Å on NaCl clusters (dipole RMS ~0.47).
   About 25 s and 80 s for 500 structures.
+- ``carbon_chain_xtb``, ``ag3_xtb``, ``na9cl8_xtb``: three of the four charge-transfer systems
+  of the 4G-HDNNP paper (T. W. Ko, J. A. Finkler, S. Goedecker, J. Behler, Nat. Commun. 12,
+  398 (2021)), labelled by GFN2-xTB through tblite at each structure's total charge instead
+  of the paper's DFT; labels as ``water_xtb``, centre of mass at the origin.
+  ``carbon_chain_xtb``: half linear H-(C≡C)5-H (neutral), half C10H3+ (+1, the terminal
+  carbon C9 protonated to a CH2 end), Langevin MD at 300, 600 and 1000 K (0.5 fs steps) from
+  the GFN2-xTB-relaxed linear chains. Atoms C0 ... C9 along the chain, then the hydrogen on
+  C0, then the one or two on C9: the far-end carbon :data:`CARBON_FAR_END` (C0), 10.3–11.5 Å
+  from the protonation site, has Mulliken charge −0.084 ± 0.004 e in C10H2 and
+  −0.000 ± 0.003 e in C10H3+ (600 structures), a change no 6 Å-local model can see.
+  ``ag3_xtb``: Ag3 geometries, each stored twice, as Ag3+ (structure 2g) and as Ag3−
+  (2g + 1): half Langevin MD samples (500 and 1000 K) on the Ag3+ surface (triangles, its
+  minimum) and on the Ag3− surface (near-linear chains, its minimum), half random trimers
+  (bonds 2.5–3.1 Å, apex angle 60–180°) in between; the 1–2 % whose SCC does not converge
+  (near-equilateral Ag3−) are replaced by new random trimers. ``na9cl8_xtb``: half Na9Cl8+
+  (a 3×3×2 rock-salt block without one corner Cl), half Na8Cl8 (also without the opposite corner
+  Na, 8.25 Å away, the last Na :data:`NA9CL8_EXTRA_NA`, so the other atoms keep their
+  order), Langevin MD at 500 K. The paper's fourth system, Au2 on MgO(001), is left out:
+  one GFN2-xTB energy and forces call of a 34-atom Mg/O cluster with Au2 took 1.4–1.9 s
+  here, of a 50-atom one 7–13 s, and a periodic 26-atom slab did not converge.
+  About 50 s, 6 s and 120 s for 600, 600 and 400 structures.
 
 Each set is generated on first use with ``np.random.default_rng(seed)`` driving the
 velocities, the strains, the Langevin noise and the final shuffle, and cached as
@@ -44,6 +65,7 @@ from typing import Callable
 
 import numpy as np
 from ase import units
+from ase.calculators.calculator import CalculationFailed
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.constraints import FixCom
 from ase.md.langevin import Langevin
@@ -486,6 +508,214 @@ def make_alloy_emt(n: int, rng: np.random.Generator) -> Dataset:
     return Dataset.from_atoms([snapshots[i] for i in rng.permutation(n)])
 
 
+# --- carbon_chain_xtb, ag3_xtb and na9cl8_xtb (the 4G charge-transfer benchmark) ----------------
+#: BFGS steps allowed for the relaxed starting geometries (fmax :data:`RELAX_FMAX`)
+RELAX_STEPS = 300
+#: eV/Å, force threshold of the relaxed starting geometries
+RELAX_FMAX = 0.01
+#: Å, starting C≡C, C-C and C-H bond lengths of the carbon chains (relaxed before the MD)
+POLYYNE_TRIPLE, POLYYNE_SINGLE, CH_BOND = 1.21, 1.36, 1.07
+#: index of the far-end carbon C0 of carbon_chain_xtb: the chain end away from the protonated
+#: one, 11 Å from it (beyond a 6 Å cutoff), yet its charge depends on the protonation
+CARBON_FAR_END = 0
+#: index of the terminal carbon C9 that carries the extra proton in C10H3+
+CARBON_PROTONATED_END = 9
+#: Langevin segments of the carbon chains (each run once per charge state): 300, 600 and
+#: 1000 K, 0.5 fs steps, sampled every 10 steps
+CARBON_SEGMENTS = tuple(MDSegment(t, timestep=0.5, friction=0.02, equilibration=200, stride=10)
+                        for t in (300.0, 600.0, 1000.0))
+#: Å, starting Ag-Ag distance of the trimers (relaxed before the MD)
+AG3_BOND = 2.7
+#: total charges of ag3_xtb, in the order each geometry is stored
+AG3_CHARGES = (1, -1)
+#: Langevin segments of Ag3 (each run on the Ag3+ and on the Ag3- surface): 500 and 1000 K
+AG3_SEGMENTS = (MDSegment(500.0, timestep=2.0, friction=0.02, equilibration=50, stride=10),
+                MDSegment(1000.0, timestep=2.0, friction=0.02, equilibration=50, stride=10))
+#: fraction of the Ag3 geometries that are random trimers rather than MD samples
+AG3_RANDOM_FRACTION = 0.5
+#: Å, range (uniform) of the two bond lengths at the apex of the random trimers
+AG3_RANDOM_BONDS = (2.5, 3.1)
+#: degrees, range (uniform) of their apex angle, from equilateral-like to linear
+AG3_RANDOM_ANGLES = (60.0, 180.0)
+#: new random trimers tried in place of one geometry whose SCC does not converge. Only
+#: near-equilateral Ag3- failed (in a D3h triangle its highest occupied level, the e' pair,
+#: is half filled; 1000 iterations or a damped mixer did not always help): 3 of 200 and
+#: 4 and 6 of 300 geometries for seeds 0, 1, 2, all but one MD samples of the Ag3+ surface
+AG3_MAX_REDRAWS = 20
+#: (i, j, k) of the Cl site the 3×3×2 rock-salt block (Na where i + j + k is even) loses to
+#: become Na9Cl8+, and of the Na site Na8Cl8 loses further: opposite corners, 8.25 Å apart
+NA9CL8_REMOVED_CL = (2, 2, 1)
+NA8CL8_REMOVED_NA = (0, 0, 0)
+#: index of the Na atom of Na9Cl8+ that Na8Cl8 lacks (the last Na); the other atoms keep
+#: their order, so Na8Cl8 is Na9Cl8+ without this atom
+NA9CL8_EXTRA_NA = 8
+#: Langevin segments of the Na9Cl8+ / Na8Cl8 clusters: two :data:`NACL_SEGMENT` runs per state
+NA9CL8_SEGMENTS = (NACL_SEGMENT, NACL_SEGMENT)
+
+
+def polyyne(protonated: bool):
+    """Starting geometry of linear H-(C≡C)5-H, or of C10H3+ with C9 protonated (a CH2 end,
+    H-C-H 120° in a plane containing the chain).
+
+    Atoms in a fixed order: carbons C0 ... C9 along +x (C0 is :data:`CARBON_FAR_END`), the
+    hydrogen on C0, then the one (neutral) or two (cation) hydrogens on C9. Centre of mass
+    at the origin.
+    """
+    from ase import Atoms
+
+    steps = [POLYYNE_TRIPLE if k % 2 == 0 else POLYYNE_SINGLE for k in range(9)]
+    carbons = np.stack([np.concatenate([[0.0], np.cumsum(steps)]), np.zeros(10), np.zeros(10)], axis=1)
+    end = carbons[CARBON_PROTONATED_END]
+    angles = np.radians([60.0, -60.0]) if protonated else np.zeros(1)
+    hydrogens = [carbons[CARBON_FAR_END] - [CH_BOND, 0.0, 0.0]]
+    hydrogens += [end + CH_BOND * np.array([np.cos(a), np.sin(a), 0.0]) for a in angles]
+    atoms = Atoms(["C"] * 10 + ["H"] * len(hydrogens), positions=np.concatenate([carbons, hydrogens]))
+    atoms.positions -= atoms.get_center_of_mass()
+    return atoms
+
+
+def ag3_start(charge: int):
+    """Starting Ag3 trimer: equilateral for Ag3+ (its GFN2-xTB minimum shape), linear for
+    Ag3- (its minimum shape), bonds :data:`AG3_BOND`, centre of mass at the origin."""
+    apex = np.radians(60.0 if charge > 0 else 180.0)
+    return _trimer(AG3_BOND, AG3_BOND, apex)
+
+
+def _trimer(bond_1: float, bond_2: float, apex: float):
+    """Ag3 with the apex atom first, bonds ``bond_1``, ``bond_2`` (Å) at angle ``apex``
+    (radians) in the xy plane, centre of mass at the origin."""
+    from ase import Atoms
+
+    atoms = Atoms("Ag3", positions=[[0.0, 0.0, 0.0], [bond_1, 0.0, 0.0],
+                                     [bond_2 * np.cos(apex), bond_2 * np.sin(apex), 0.0]])
+    atoms.positions -= atoms.get_center_of_mass()
+    return atoms
+
+
+def random_trimer(rng: np.random.Generator):
+    """An Ag3 with bonds drawn from :data:`AG3_RANDOM_BONDS` and an apex angle from
+    :data:`AG3_RANDOM_ANGLES` (so no Ag-Ag distance is below 2.5 Å), randomly rotated."""
+    atoms = _trimer(*rng.uniform(*AG3_RANDOM_BONDS, 2), np.radians(rng.uniform(*AG3_RANDOM_ANGLES)))
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    atoms.positions = atoms.positions @ (q * np.sign(np.diag(r)))  # Haar-random orthogonal matrix
+    return atoms
+
+
+def na9cl8_cluster(remove_na: bool):
+    """Na9Cl8+ (the 3×3×2 rock-salt block, spacing :data:`NACL_SPACING`, without its
+    :data:`NA9CL8_REMOVED_CL` corner) or, with ``remove_na``, Na8Cl8 (also without the
+    :data:`NA8CL8_REMOVED_NA` corner).
+
+    Na first, then Cl, each in lexicographic site order, except that the removable Na is
+    the last Na (:data:`NA9CL8_EXTRA_NA`). Centre of mass at the origin.
+    """
+    from ase import Atoms
+
+    sites = [site for site in np.ndindex(3, 3, 2) if site != NA9CL8_REMOVED_CL]
+    na = [s for s in sites if sum(s) % 2 == 0 and s != NA8CL8_REMOVED_NA]
+    na += [] if remove_na else [NA8CL8_REMOVED_NA]
+    cl = [s for s in sites if sum(s) % 2 == 1]
+    atoms = Atoms(["Na"] * len(na) + ["Cl"] * len(cl), positions=NACL_SPACING * np.array(na + cl, dtype=float))
+    atoms.positions -= atoms.get_center_of_mass()
+    return atoms
+
+
+def relaxed(atoms, charge: int):
+    """A copy of ``atoms`` relaxed with GFN2-xTB at total charge ``charge`` (BFGS to
+    :data:`RELAX_FMAX`), centre of mass moved back to the origin."""
+    from ase.optimize import BFGS
+    from tblite.ase import TBLite
+
+    atoms = atoms.copy()
+    atoms.calc = TBLite(**XTB_SETTINGS, charge=charge)
+    with _one_thread():
+        BFGS(atoms, logfile=None).run(fmax=RELAX_FMAX, steps=RELAX_STEPS)
+    atoms.calc = None
+    atoms.positions -= atoms.get_center_of_mass()
+    return atoms
+
+
+def _sample_charge_states(starts, segments, n: int, rng) -> Dataset:
+    """``n`` snapshots, split evenly over the ``(atoms, charge)`` starts (earlier ones get
+    the remainder) and then over the segments, each run from each start; shuffled."""
+    parts = []
+    for start, share in zip(starts, np.array_split(np.arange(n), len(starts))):
+        parts += [_sample_charged([start], segment, len(part), rng)
+                  for segment, part in zip(segments, np.array_split(share, len(segments))) if len(part)]
+    data = Dataset.concatenate(parts)
+    return data[rng.permutation(n)]
+
+
+def _label_charge_states(geometry, charges) -> list:
+    """Snapshots of ``geometry`` labelled by GFN2-xTB at each total charge in ``charges``, in
+    that order; raises ``CalculationFailed`` when the SCC does not converge for one of them."""
+    from tblite.ase import TBLite
+
+    snapshots = []
+    for charge in charges:
+        atoms = geometry.copy()
+        atoms.info[keys.TOTAL_CHARGE] = float(charge)
+        # a fresh calculator each time: restarting from the wavefunction of an unrelated
+        # geometry left the SCC unconverged for 2 of 600 Ag3 structures
+        atoms.calc = TBLite(**XTB_SETTINGS, charge=charge)
+        atoms.get_forces()
+        snapshots.append(_snapshot(atoms))
+    return snapshots
+
+
+def make_carbon_chain_xtb(n: int, rng: np.random.Generator) -> Dataset:
+    """``n`` carbon chains, half C10H2 (neutral), half C10H3+ (+1), from Langevin MD at 300,
+    600 and 1000 K around the relaxed linear chains: GFN2-xTB energies, forces, charges,
+    dipoles, total charge; atoms in the order of :func:`polyyne`."""
+    starts = [(relaxed(polyyne(q > 0), q), q) for q in (0, 1)]
+    return _sample_charge_states(starts, CARBON_SEGMENTS, n, rng)
+
+
+def make_ag3_xtb(n: int, rng: np.random.Generator) -> Dataset:
+    """``n / 2`` Ag3 geometries, each labelled as Ag3+ and as Ag3-: GFN2-xTB energies,
+    forces, charges, dipoles, total charge.
+
+    Half the geometries are Langevin MD samples (500 and 1000 K) on the Ag3+ surface
+    (triangles) and on the Ag3- surface (near-linear chains), half random trimers
+    (:func:`random_trimer`) between the two; shuffled. Structures ``2 g`` and ``2 g + 1``
+    are geometry ``g`` at total charge +1 and -1. A geometry for which the SCC does not
+    converge with :data:`XTB_SETTINGS` at either charge is replaced by a new random trimer
+    (see :data:`AG3_MAX_REDRAWS`), so every label is what a plain tblite call gives.
+    """
+    if n % 2:
+        raise ValueError(f"ag3_xtb holds every geometry once as Ag3+ and once as Ag3-, so "
+                         f"n_structures must be even, received {n}")
+    n_geometries = n // 2
+    n_random = int(round(AG3_RANDOM_FRACTION * n_geometries))
+    geometries = [random_trimer(rng) for _ in range(n_random)]
+    if n_geometries > n_random:
+        starts = [(relaxed(ag3_start(q), q), q) for q in AG3_CHARGES]
+        md = _sample_charge_states(starts, AG3_SEGMENTS, n_geometries - n_random, rng)
+        geometries += [md.to_atoms(s) for s in range(len(md))]
+    snapshots, redrawn = [], 0
+    with _one_thread():
+        for geometry in [geometries[i] for i in rng.permutation(n_geometries)]:
+            for _ in range(AG3_MAX_REDRAWS + 1):
+                try:
+                    snapshots += _label_charge_states(geometry, AG3_CHARGES)
+                    break
+                except CalculationFailed:
+                    geometry, redrawn = random_trimer(rng), redrawn + 1
+            else:
+                raise RuntimeError(f"GFN2-xTB did not converge for {AG3_MAX_REDRAWS + 1} Ag3 geometries "
+                                   f"in a row; check the tblite installation and XTB_SETTINGS")
+    log.info("ag3_xtb: %d of %d geometries redrawn (SCC not converged)", redrawn, n_geometries)
+    return Dataset.from_atoms(snapshots)
+
+
+def make_na9cl8_xtb(n: int, rng: np.random.Generator) -> Dataset:
+    """``n`` clusters, half Na9Cl8+ (+1), half Na8Cl8 (neutral), from Langevin MD at 500 K
+    (two runs each) from the rock-salt block: GFN2-xTB energies, forces, charges, dipoles,
+    total charge; atoms in the order of :func:`na9cl8_cluster`."""
+    starts = [(na9cl8_cluster(remove_na=False), 1), (na9cl8_cluster(remove_na=True), 0)]
+    return _sample_charge_states(starts, NA9CL8_SEGMENTS, n, rng)
+
+
 GENERATORS = {
     "cu_emt": Generator(make_cu_emt, default_size=1000, version=1),
     "ethanol_xtb": Generator(make_ethanol_xtb, default_size=1000, version=1),
@@ -493,4 +723,7 @@ GENERATORS = {
     "nacl_xtb": Generator(make_nacl_xtb, default_size=500, version=1),
     "alloy_emt": Generator(make_alloy_emt, default_size=600, version=1),
     "h2co_xtb": Generator(make_h2co_xtb, default_size=600, version=1),
+    "carbon_chain_xtb": Generator(make_carbon_chain_xtb, default_size=600, version=1),
+    "ag3_xtb": Generator(make_ag3_xtb, default_size=600, version=1),
+    "na9cl8_xtb": Generator(make_na9cl8_xtb, default_size=400, version=1),
 }
