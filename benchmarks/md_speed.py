@@ -148,7 +148,7 @@ def main(argv=None) -> int:
     if args.no_drift:
         return 0
     if args.model:
-        model, scores = keras.models.load_model(args.model), {}
+        model, scores = zoo.load_model(args.model), {}
     else:
         start = time.perf_counter()
         model, scores = trained_model(args.train_seconds)

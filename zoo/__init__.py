@@ -1,6 +1,6 @@
 """nnp-zoo: neural network potentials of every generation, as Keras models.
 
-Public API (docs/DESIGN.md): ``zoo.available()``, ``zoo.create(name, **hyper)``,
+Public API (docs/DESIGN.md): ``zoo.available()``, ``zoo.create(name, **hyper)``, ``zoo.load_model(path)``,
 ``zoo.data``, ``zoo.Potential``, ``zoo.Calculator``, ``zoo.Committee``, ``zoo.Delta``. Attributes are imported lazily so
 that ``import zoo.data`` does not load TensorFlow.
 """
@@ -10,6 +10,7 @@ import importlib
 _LAZY = {
     "available": ("zoo.registry", "available"),
     "create": ("zoo.registry", "create"),
+    "load_model": ("zoo.registry", "load_model"),
     "Potential": ("zoo.potential", "Potential"),
     "Calculator": ("zoo.calculator", "Calculator"),
     "Committee": ("zoo.committee", "Committee"),

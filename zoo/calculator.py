@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 from ase.calculators.calculator import Calculator as AseCalculator
@@ -37,6 +36,7 @@ from zoo.data.validate import check_cell_pbc
 from zoo.featurizers.base import element_symbols
 from zoo.pipeline import cast_input
 from zoo.potential import Potential
+from zoo.registry import load_model
 
 
 class Calculator(AseCalculator):
@@ -52,7 +52,7 @@ class Calculator(AseCalculator):
     def __init__(self, model, total_charge=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(model, (str, os.PathLike)):
-            model = keras.models.load_model(model)
+            model = load_model(model)
         if not isinstance(model, Potential):
             raise TypeError(f"model must be a zoo.Potential or the path of a saved one, received "
                             f"{type(model).__name__}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import keras
 import numpy as np
 from ase.calculators.calculator import Calculator as AseCalculator
 from ase.calculators.calculator import all_changes
@@ -20,6 +19,7 @@ from ase.calculators.calculator import all_changes
 from zoo import keys
 from zoo.calculator import Calculator
 from zoo.potential import Potential
+from zoo.registry import load_model
 
 #: the predictions a committee averages (and reports the spread of)
 AVERAGED = (keys.ENERGY, keys.FORCES)
@@ -51,7 +51,7 @@ class Committee:
     """
 
     def __init__(self, models):
-        models = [keras.models.load_model(m) if isinstance(m, (str, os.PathLike)) else m for m in models]
+        models = [load_model(m) if isinstance(m, (str, os.PathLike)) else m for m in models]
         if len(models) < 2:
             raise ValueError(f"a committee needs at least two models, received {len(models)}")
         for m in models:

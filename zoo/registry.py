@@ -72,7 +72,8 @@ def register(name, *, generation, descriptor, paper, long_range=False, nonlocal_
     sets a model does not support (:meth:`ModelInfo.unsupported`).
 
     Also registers the class with Keras serialisation (package ``zoo``), so
-    ``keras.models.load_model`` finds it.
+    ``keras.models.load_model`` finds it once its module is imported (:func:`load_model`
+    imports them all, for a new process).
     """
     if generation not in GENERATIONS:
         raise ValueError(f"generation must be one of {GENERATIONS}, received {generation!r}")
@@ -99,6 +100,13 @@ def _load_models() -> None:
     package = importlib.import_module("zoo.models")
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"zoo.models.{module.name}")
+
+
+def load_model(path, **kwargs):
+    """A model saved with ``model.save(path)``, in any process: imports every model class
+    first (Keras finds only classes already imported), then ``keras.models.load_model``."""
+    _load_models()
+    return keras.models.load_model(path, **kwargs)
 
 
 def registered() -> dict[str, ModelInfo]:

@@ -2,6 +2,9 @@
 derivatives as the oracle), the virial contraction, charges, save/load, retracing, bad
 input, and energy conservation in NVE molecular dynamics."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -220,6 +223,26 @@ def test_save_load_then_calculator_gives_the_same_energy(tmp_path, cu_model, cu_
         atoms.calc = calc
         assert atoms.get_potential_energy() == energy
         np.testing.assert_array_equal(atoms.get_stress(), stress)
+
+
+def test_a_new_process_loads_a_saved_model(tmp_path, cu_model, cu_atoms):
+    """zoo.load_model and zoo.Calculator(path) work where no model class was imported yet
+    (plain keras.models.load_model does not: Keras finds only imported classes)."""
+    atoms = fixture_cell(cu_atoms)
+    atoms.calc = zoo.Calculator(cu_model)
+    energy = atoms.get_potential_energy()
+    path, structure = tmp_path / "cu.keras", tmp_path / "cu.xyz"
+    cu_model.save(path)
+    atoms.write(structure)
+    script = ("import sys, ase.io, zoo\n"
+              "atoms = ase.io.read(sys.argv[2])\n"
+              "atoms.calc = zoo.Calculator(sys.argv[1])\n"
+              "print(repr(atoms.get_potential_energy()), type(zoo.load_model(sys.argv[1])).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", script, str(path), str(structure)], capture_output=True,
+                         text=True, timeout=300, check=True)
+    loaded_energy, name = out.stdout.split()[-2:]
+    assert name == type(cu_model).__name__
+    np.testing.assert_allclose(float(loaded_energy), energy, rtol=1e-6)
 
 
 def test_bad_input_gets_errors_naming_the_fix(cu_model, cu_atoms):
