@@ -39,7 +39,9 @@ those pairs, so B = n_atoms + n_pairs and every centre knows its blocks in advan
 Layers (docs/STYLE.md, item 4): scalar ``math`` bodies (below, and :mod:`descriptors.cutoffs`)
 -> compiled names (:func:`descriptors.cutoffs.compile_scalar`) -> loop kernel (``prange``
 over centres) -> the dispatcher :func:`acsf`. The kernel notes (before ``_acsf_cpu``) explain
-how it is organised for speed.
+how it is organised for speed. The CUDA target (``device="cuda"``) compiles the same scalar
+bodies into a plain per-centre body, :func:`acsf_centre` (one thread per centre, same sums
+and block layout; notes before it), whose pieces the wACSF kernels share.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ import numba
 import numpy as np
 from ase.data import chemical_symbols
 
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
+from descriptors.cuda_target import thread_index
+from descriptors.cutoffs import cutoff_of_kind  # noqa: F401  (called by the CUDA bodies as plain Python)
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
 
@@ -351,7 +355,8 @@ def acsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: AcsfParams
         neighbors: full neighbour list built with a cutoff >= ``params.cutoff`` (pairs
             beyond ``params.cutoff`` are skipped), sorted by centre.
         params: the symmetry functions.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`; the same values and layout,
+            from the per-centre bodies at the end of this module).
 
     Returns:
         values: float64 [n_atoms, K] (column order in the module docstring);
@@ -362,19 +367,19 @@ def acsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: AcsfParams
     Raises:
         ValueError: an element outside ``params.elements``, inconsistent shapes, or two
             atoms at zero distance.
-        NotImplementedError: ``device="cuda"``.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    if device == "cuda":
-        raise NotImplementedError("acsf(device='cuda') comes with the CUDA target of the descriptor "
-                                  "kernels (a later issue); use device='cpu'")
-    if device != "cpu":
-        raise ValueError(f"device must be 'cpu' or 'cuda', received {device!r}")
+    on_gpu = cuda_target.use_cuda(device, "acsf")
     n_atoms = len(positions)
     element = _element_index(numbers, params.elements, n_atoms)
     nb = _within(neighbors, n_atoms, params.cutoff)
     offsets = centre_offsets(nb.i, n_atoms)
-    tables = _kernel_tables(params)
     n_blocks = n_atoms + len(nb.i)
+    if on_gpu:
+        values, value = _acsf_on_gpu(offsets, nb, element, params)
+        item, atom = _block_indices(nb.i, nb.j, offsets)
+        return values, Jacobian(item, atom, value, _block_displacements(nb.i, nb.vector, n_blocks))
+    tables = _kernel_tables(params)
     values = np.empty((n_atoms, params.n_features))
     item = np.empty(n_blocks, dtype=np.int64)
     atom = np.empty(n_blocks, dtype=np.int64)
@@ -383,6 +388,40 @@ def acsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: AcsfParams
     _acsf_cpu(offsets, nb.j, nb.vector, nb.distance, element, len(params.elements), params.cutoff,
               cutoffs.KINDS[params.cutoff_function], *tables, n_max, values, item, atom, value)
     return values, Jacobian(item, atom, value, _block_displacements(nb.i, nb.vector, n_blocks))
+
+
+def _acsf_on_gpu(offsets, nb: Neighbors, element, params: AcsfParams):
+    """``values`` and the Jacobian values of :func:`acsf` from the device (one thread per centre)."""
+    n_atoms = len(offsets) - 1
+    n_features = params.n_features
+    outputs = cuda_target.empty((n_atoms, n_features)), cuda_target.empty((n_atoms + len(nb.i), n_features, 3))
+    inputs = cuda_target.to_device(offsets, nb.j, nb.vector, nb.distance, element)
+    tables = cuda_target.to_device(np.array(params.radial, dtype=np.float64).reshape(-1, 2), _angular_table(params))
+    kernels = cuda_target.compile_kernels((_acsf_cuda,), _CUDA_FUNCTIONS)
+    cuda_target.launch(kernels._acsf_cuda, n_atoms, *inputs, len(params.elements), params.cutoff,
+                       cutoffs.KINDS[params.cutoff_function], *tables, *outputs)
+    return cuda_target.to_host(*outputs)
+
+
+def _angular_table(params: AcsfParams) -> np.ndarray:
+    """float64 [A, 5]: (eta, zeta, lambda, 2^(1 - zeta), 1 for G4 / 0 for G5) of each angular
+    set in column order (the g4 sets, then the g5 sets), for :func:`acsf_triplet`."""
+    sets = [(*s, 1.0) for s in params.g4] + [(*s, 0.0) for s in params.g5]
+    table = np.array(sets, dtype=np.float64).reshape(-1, 4)
+    return np.column_stack([table[:, :3], 2.0 ** (1.0 - table[:, 1]), table[:, 3]])
+
+
+def _block_indices(i, j, offsets) -> tuple[np.ndarray, np.ndarray]:
+    """int64 item [B] and atom [B] of the block layout of :func:`_store_centre` for pairs
+    (i [P], j [P]) sorted by centre with CSR ``offsets``: centre c's own block
+    ``offsets[c] + c`` (item c, atom c), then pair p's block ``p + i[p] + 1`` (item i[p],
+    atom j[p]) (shared by the wACSF kernel and the CUDA target)."""
+    n_atoms = len(offsets) - 1
+    item = np.repeat(np.arange(n_atoms, dtype=np.int64), np.diff(offsets) + 1)
+    atom = np.empty(n_atoms + len(i), dtype=np.int64)
+    atom[offsets[:-1] + np.arange(n_atoms)] = np.arange(n_atoms)
+    atom[np.arange(len(i)) + i + 1] = j
+    return item, atom
 
 
 def _block_displacements(i, vector, n_blocks) -> np.ndarray:
@@ -828,3 +867,141 @@ def _store_centre(i, n, start, neighbor, real, loc, geo, s, v, val, values, item
             jac[b0, col, 0] -= gx
             jac[b0, col, 1] -= gy
             jac[b0, col, 2] -= gz
+
+
+# --- per-centre bodies (plain; ACSF's CUDA kernel, wACSF's CPU and CUDA kernels) -----------
+#
+# The tuned CPU kernel above keeps its own slot layout and SIMD loops; a CUDA thread has no
+# vector lanes to fill and little fast memory for the per-centre slot scratch, so the CUDA
+# thread of a centre runs these plain bodies instead: the same scalar math (cutoffs,
+# radial_term, gaussian_cutoff, angular_power), the same sums (each unordered pair of
+# neighbour entries counted twice) and the same block layout, accumulated in place.
+
+
+def add_radial(i, b, q, col0, w, r, fc, dfc, radial, vector, values, jac):
+    """Add w times every radial set of neighbour entry q (distance r, cutoff fc, dfc) to row
+    i, columns col0.., and its gradient to block b."""
+    for m in range(radial.shape[0]):
+        v, dv = radial_term(r, radial[m, 0], radial[m, 1], fc, dfc)
+        values[i, col0 + m] += w * v
+        s = w * dv / r
+        for c in range(3):
+            jac[b, col0 + m, c] += s * vector[q, c]
+
+
+def triplet_term(p, dp, cos, inv, rt, rk, at, dat, ak, dak, g, dg):
+    """One angular term T = P(cos) a(r_t) a(r_k) g(r_tk) of neighbour entries t, k and the
+    coefficients of its gradients (review Eqs. 3-4; G5: g = 1, dg = 0).
+
+    With bond vectors r_t, r_k, d = r_k - r_t and d cos / d r_t = r_k / (r_t r_k) - cos r_t / r_t^2:
+        dT/dr_t = s_t r_t + c_cos r_k - c_jk d,    dT/dr_k = s_k r_k + c_cos r_t + c_jk d.
+
+    Args:
+        p, dp: P(cos) and dP/dcos (prefactors included); cos; inv = 1 / (r_t r_k);
+        rt, rk: bond lengths; at, dat, ak, dak: a(r) and (1/r) da/dr of each bond;
+        g, dg: g(r_tk) and (1/r_tk) dg/dr_tk.
+
+    Returns:
+        (T, s_t, s_k, c_cos, c_jk).
+    """
+    aa = at * ak
+    c_cos = dp * aa * g * inv
+    s_t = p * dat * ak * g - dp * aa * g * cos / (rt * rt)
+    s_k = p * at * dak * g - dp * aa * g * cos / (rk * rk)
+    return p * aa * g, s_t, s_k, c_cos, p * aa * dg
+
+
+def add_triplet(jac, bt, bk, col, s_t, s_k, c_cos, c_jk, vector, qt, qk, dx, dy, dz):
+    """Add the gradients of :func:`triplet_term` to column col of blocks bt (entry qt) and bk
+    (entry qk); (dx, dy, dz) = r_k - r_t."""
+    xt, yt, zt, xk, yk, zk = vector[qt, 0], vector[qt, 1], vector[qt, 2], vector[qk, 0], vector[qk, 1], vector[qk, 2]
+    jac[bt, col, 0] += s_t * xt + c_cos * xk - c_jk * dx
+    jac[bt, col, 1] += s_t * yt + c_cos * yk - c_jk * dy
+    jac[bt, col, 2] += s_t * zt + c_cos * zk - c_jk * dz
+    jac[bk, col, 0] += s_k * xk + c_cos * xt + c_jk * dx
+    jac[bk, col, 1] += s_k * yk + c_cos * yt + c_jk * dy
+    jac[bk, col, 2] += s_k * zk + c_cos * zt + c_jk * dz
+
+
+def clear_centre(i, b0, n, values, jac):
+    """Zero row i of ``values`` and the blocks b0 .. b0 + n of a centre with n pairs (its
+    outputs, before the bodies accumulate into them)."""
+    for col in range(values.shape[1]):
+        values[i, col] = 0.0
+    for b in range(b0, b0 + n + 1):
+        for col in range(jac.shape[1]):
+            for c in range(3):
+                jac[b, col, c] = 0.0
+
+
+def subtract_neighbour_blocks(jac, b0, n):
+    """Translation invariance: subtract the n neighbour blocks b0 + 1 .. b0 + n from the
+    centre's block b0 (zero before)."""
+    for t in range(n):
+        for col in range(jac.shape[1]):
+            for c in range(3):
+                jac[b0, col, c] -= jac[b0 + 1 + t, col, c]
+
+
+def acsf_triplet(i, qt, qk, neighbor, vector, distance, element, n_elements, col_radial, rc, kind, angular,
+                 values, jac):
+    """Add the unordered pair of neighbour entries qt < qk of centre i to every angular set
+    (``angular`` rows: eta, zeta, lambda, 2^(1-zeta), 1 for G4 / 0 for G5), counted twice
+    (the ordered-pair sum), to row i and blocks qt + i + 1, qk + i + 1."""
+    rt, rk = distance[qt], distance[qk]
+    dx, dy, dz = vector[qk, 0] - vector[qt, 0], vector[qk, 1] - vector[qt, 1], vector[qk, 2] - vector[qt, 2]
+    rjk2 = dx * dx + dy * dy + dz * dz
+    rjk = math.sqrt(rjk2)
+    inv = 1.0 / (rt * rk)
+    cos = (vector[qt, 0] * vector[qk, 0] + vector[qt, 1] * vector[qk, 1] + vector[qt, 2] * vector[qk, 2]) * inv
+    fct, dfct = cutoff_of_kind(rt, rc, kind)
+    fck, dfck = cutoff_of_kind(rk, rc, kind)
+    fjk, dfjk = cutoff_of_kind(rjk, rc, kind)  # 0 beyond r_c: G4 terms vanish there, G5 terms do not
+    et, ek = element[neighbor[qt]], element[neighbor[qk]]
+    lo, hi = min(et, ek), max(et, ek)
+    col0 = col_radial + (lo * n_elements - lo * (lo - 1) // 2 + hi - lo) * angular.shape[0]
+    for m in range(angular.shape[0]):
+        eta = angular[m, 0]
+        at, dat = gaussian_cutoff(rt * rt, eta, fct, dfct / rt)
+        ak, dak = gaussian_cutoff(rk * rk, eta, fck, dfck / rk)
+        g, dg = 1.0, 0.0
+        if angular[m, 4] > 0.0:
+            g, dg = gaussian_cutoff(rjk2, eta, fjk, dfjk / rjk)
+        pw, dpw = angular_power(cos, angular[m, 1], angular[m, 2])
+        pref = 2.0 * angular[m, 3]  # the ordered pairs (t, k) and (k, t)
+        v, s_t, s_k, c_cos, c_jk = triplet_term(pref * pw, pref * dpw, cos, inv, rt, rk, at, dat, ak, dak, g, dg)
+        values[i, col0 + m] += v
+        add_triplet(jac, qt + i + 1, qk + i + 1, col0 + m, s_t, s_k, c_cos, c_jk, vector, qt, qk, dx, dy, dz)
+
+
+def acsf_centre(i, offsets, neighbor, vector, distance, element, n_elements, rc, kind, radial, angular, values,
+                jac):
+    """Row i of ``values`` and centre i's blocks (``offsets[i] + i``, then ``p + i + 1`` per
+    pair p: the layout of :func:`_store_centre`)."""
+    start, stop = offsets[i], offsets[i + 1]
+    n_radial = radial.shape[0]
+    clear_centre(i, start + i, stop - start, values, jac)
+    for q in range(start, stop):
+        fc, dfc = cutoff_of_kind(distance[q], rc, kind)
+        add_radial(i, q + i + 1, q, element[neighbor[q]] * n_radial, 1.0, distance[q], fc, dfc, radial, vector,
+                   values, jac)
+    for qt in range(start, stop if angular.shape[0] > 0 else start):
+        for qk in range(qt + 1, stop):
+            acsf_triplet(i, qt, qk, neighbor, vector, distance, element, n_elements, n_elements * n_radial, rc, kind,
+                         angular, values, jac)
+    subtract_neighbour_blocks(jac, start + i, stop - start)
+
+
+#: plain bodies of the CUDA kernel (the CPU kernel compiles ``_SCALAR_FUNCTIONS`` only)
+_CUDA_FUNCTIONS = (cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, cutoffs.tanh_cutoff, cutoffs.poly_cutoff,
+                   cutoffs.cutoff_of_kind, exp_nonpositive, radial_term, gaussian_cutoff, integer_power,
+                   angular_power, add_radial, triplet_term, add_triplet, clear_centre, subtract_neighbour_blocks,
+                   acsf_triplet, acsf_centre)
+
+
+def _acsf_cuda(offsets, neighbor, vector, distance, element, n_elements, rc, kind, radial, angular, values, jac):
+    """CUDA loop kernel: one thread per centre."""
+    i = thread_index()
+    if i < offsets.shape[0] - 1:
+        acsf_centre(i, offsets, neighbor, vector, distance, element, n_elements, rc, kind, radial, angular, values,
+                    jac)

@@ -60,9 +60,11 @@ Two outputs, each with its COO Jacobian (:mod:`descriptors.jacobian`):
   (centre, unordered element pair) gives ``angular`` (tested).
 
 Layers (docs/STYLE.md, item 4): scalar ``math`` bodies (below, :mod:`descriptors.cutoffs`,
-``exp_nonpositive`` and ``radial_term`` of :mod:`descriptors.acsf`) -> compiled names
-(:func:`descriptors.cutoffs.compile_scalar`) -> loop kernels (``prange`` over centres) ->
-the dispatchers :func:`ani_aev` and :func:`ani_terms`.
+``exp_nonpositive`` and ``radial_term`` of :mod:`descriptors.acsf`) and per-centre bodies
+(:func:`aev_centre`, :func:`terms_centre`), compiled with
+:func:`descriptors.cutoffs.compile_scalar` for both targets -> loop kernels (``prange`` over
+centres; on CUDA one thread per centre, :mod:`descriptors.cuda_target`) -> the dispatchers
+:func:`ani_aev` and :func:`ani_terms`.
 """
 
 from __future__ import annotations
@@ -75,9 +77,11 @@ import numba
 import numpy as np
 from ase.data import chemical_symbols
 
-from descriptors import cutoffs
+from descriptors import cuda_target, cutoffs
 from descriptors.acsf import (_block_displacements, _checked_elements, _element_index, _within, exp_nonpositive,
                              radial_term)
+from descriptors.cuda_target import thread_index
+from descriptors.cutoffs import cos_cutoff  # noqa: F401  (called by the bodies as plain Python)
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
 
@@ -144,13 +148,6 @@ _SCALAR_FUNCTIONS = [cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, exp_nonpositiv
                      zeta_power, scaled_angle, section_term, shifted_gaussian]
 
 # --- compiled names (CPU) ------------------------------------------------------------------
-
-_cpu = cutoffs.compile_scalar(_SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))
-_cos_cutoff = _cpu["cos_cutoff"]
-_radial_term = _cpu["radial_term"]
-_scaled_angle = _cpu["scaled_angle"]
-_section_term = _cpu["section_term"]
-_shifted_gaussian = _cpu["shifted_gaussian"]
 
 # fused multiply-add and friends, no reassociation (keeps the exact range reduction of exp)
 _CONTRACT = {"contract", "arcp", "nsz"}
@@ -348,7 +345,7 @@ def ani_aev(positions, numbers, cell, pbc, neighbors: Neighbors, params: AniPara
         neighbors: full neighbour list built with a cutoff >= ``params.radial_cutoff``
             (pairs beyond it are skipped), sorted by centre.
         params: the AEV parameters.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         :class:`AniAev`; Jacobian displacements are the pair vectors of neighbour blocks.
@@ -356,23 +353,35 @@ def ani_aev(positions, numbers, cell, pbc, neighbors: Neighbors, params: AniPara
     Raises:
         ValueError: an element outside ``params.elements``, inconsistent shapes, or two
             atoms at zero distance.
-        NotImplementedError: ``device="cuda"``.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    n_atoms, element, nb, offsets, angular, offsets_a = _prepare(positions, numbers, neighbors, params, device)
-    tables = _tables(params)
+    on_gpu = cuda_target.use_cuda(device, "ani_aev")
+    n_atoms, element, nb, offsets, angular, offsets_a = _prepare(positions, numbers, neighbors, params)
+    inputs = (offsets, offsets_a, nb.j, nb.vector, nb.distance, element, *_tables(params))
     n_pairs, n_ang = len(nb.i), int(angular.sum())
-    radial = np.empty((n_atoms, params.n_radial))
-    rad_item, rad_atom = np.empty(n_atoms + n_pairs, np.int64), np.empty(n_atoms + n_pairs, np.int64)
-    rad_value = np.zeros((n_atoms + n_pairs, params.n_radial, 3))  # the kernel writes nonzeros only
-    ang = np.empty((n_atoms, params.n_angular))
-    ang_item, ang_atom = np.empty(n_atoms + n_ang, np.int64), np.empty(n_atoms + n_ang, np.int64)
-    ang_value = np.zeros((n_atoms + n_ang, params.n_angular, 3))
-    _aev_cpu(offsets, offsets_a, nb.j, nb.vector, nb.distance, element, *tables,
-             radial, rad_item, rad_atom, rad_value, ang, ang_item, ang_atom, ang_value)
+    if on_gpu:
+        outputs = _aev_outputs(cuda_target.empty, cuda_target.zeros, n_atoms, n_pairs, n_ang, params)
+        cuda_target.launch(_kernels()._aev_cuda, n_atoms, *_on_device(inputs), *outputs,
+                           *_triplet_scratch(n_atoms, int(np.diff(offsets_a).max(initial=0)), params))
+        outputs = cuda_target.to_host(*outputs)
+    else:
+        outputs = _aev_outputs(np.empty, np.zeros, n_atoms, n_pairs, n_ang, params)
+        _aev_cpu(*inputs, *outputs)
+    radial, rad_item, rad_atom, rad_value, ang, ang_item, ang_atom, ang_value = outputs
     rad_disp = _block_displacements(nb.i, nb.vector, n_atoms + n_pairs)
     ang_disp = _block_displacements(nb.i[angular], nb.vector[angular], n_atoms + n_ang)
     return AniAev(radial, Jacobian(rad_item, rad_atom, rad_value, rad_disp),
                   ang, Jacobian(ang_item, ang_atom, ang_value, ang_disp))
+
+
+def _aev_outputs(empty, zeros, n_atoms, n_pairs, n_ang, params: AniParams) -> tuple:
+    """The AEV kernel's outputs from allocators ``empty``/``zeros`` (numpy or
+    :mod:`descriptors.cuda_target`): radial, its item, atom, value, then the same for the
+    angular part; Jacobian values zeroed (the kernel writes nonzeros only)."""
+    return (empty((n_atoms, params.n_radial)), empty(n_atoms + n_pairs, np.int64), empty(n_atoms + n_pairs, np.int64),
+            zeros((n_atoms + n_pairs, params.n_radial, 3)), empty((n_atoms, params.n_angular)),
+            empty(n_atoms + n_ang, np.int64), empty(n_atoms + n_ang, np.int64),
+            zeros((n_atoms + n_ang, params.n_angular, 3)))
 
 
 def ani_terms(positions, numbers, cell, pbc, neighbors: Neighbors, params: AniParams,
@@ -386,20 +395,24 @@ def ani_terms(positions, numbers, cell, pbc, neighbors: Neighbors, params: AniPa
         :class:`AniTerms`; block displacements are 0 for the centre and the bond vectors
         r_ij (r_ik) for the neighbour blocks.
     """
-    n_atoms, element, nb, offsets, angular, offsets_a = _prepare(positions, numbers, neighbors, params, device)
-    tables = _tables(params)
+    on_gpu = cuda_target.use_cuda(device, "ani_terms")
+    n_atoms, element, nb, offsets, angular, offsets_a = _prepare(positions, numbers, neighbors, params)
     n_pairs = len(nb.i)
     per_centre = np.diff(offsets_a)
     offsets_t = np.concatenate(([0], np.cumsum(per_centre * (per_centre - 1) // 2))).astype(np.int64)
     n_trip = int(offsets_t[-1])
-    pair = np.empty((n_pairs, len(params.radial_shifts)))
-    pair_value = np.empty((2 * n_pairs, len(params.radial_shifts), 3))
-    trip_atoms = np.empty((3, n_trip), np.int64)
-    triplet = np.empty((n_trip, params.n_angular_terms))
-    trip_value = np.empty((3 * n_trip, params.n_angular_terms, 3))
-    trip_disp = np.empty((3 * n_trip, 3))
-    _terms_cpu(offsets, offsets_t, nb.j, nb.vector, nb.distance, *tables, pair, pair_value,
-               trip_atoms, triplet, trip_value, trip_disp)
+    inputs = (offsets, offsets_t, nb.j, nb.vector, nb.distance, *_tables(params))
+    if on_gpu:
+        outputs = _terms_outputs(cuda_target.empty, n_pairs, n_trip, params)
+        n_slots = int(per_centre.max(initial=0))
+        geo, *factors = _triplet_scratch(n_atoms, n_slots, params)
+        cuda_target.launch(_kernels()._terms_cuda, n_atoms, *_on_device(inputs), *outputs, geo,
+                           cuda_target.empty((n_atoms, max(n_slots, 1)), np.int64), *factors)
+        outputs = cuda_target.to_host(*outputs)
+    else:
+        outputs = _terms_outputs(np.empty, n_pairs, n_trip, params)
+        _terms_cpu(*inputs, *outputs)
+    pair, pair_value, trip_atoms, triplet, trip_value, trip_disp = outputs
     pair_item = np.repeat(np.arange(n_pairs, dtype=np.int64), 2)
     pair_atom = np.stack([nb.i, nb.j], axis=1).reshape(-1).astype(np.int64)
     pair_disp = np.zeros((2 * n_pairs, 3))
@@ -410,14 +423,17 @@ def ani_terms(positions, numbers, cell, pbc, neighbors: Neighbors, params: AniPa
                     Jacobian(trip_item, trip_atoms.T.reshape(-1).copy(), trip_value, trip_disp))
 
 
-def _prepare(positions, numbers, neighbors, params, device):
+def _terms_outputs(empty, n_pairs, n_trip, params: AniParams) -> tuple:
+    """The terms kernel's outputs from the allocator ``empty`` (numpy or
+    :mod:`descriptors.cuda_target`): pair, pair_value, trip_atoms, triplet, trip_value, trip_disp."""
+    n_rad, n_az = len(params.radial_shifts), params.n_angular_terms
+    return (empty((n_pairs, n_rad)), empty((2 * n_pairs, n_rad, 3)), empty((3, n_trip), np.int64),
+            empty((n_trip, n_az)), empty((3 * n_trip, n_az, 3)), empty((3 * n_trip, 3)))
+
+
+def _prepare(positions, numbers, neighbors, params):
     """Checks shared by the dispatchers; the pairs within R_cr, their CSR offsets, the mask
     of those within R_ca and its CSR offsets."""
-    if device == "cuda":
-        raise NotImplementedError("ANI kernels with device='cuda' come with the CUDA target of the "
-                                  "descriptor kernels (a later issue); use device='cpu'")
-    if device != "cpu":
-        raise ValueError(f"device must be 'cpu' or 'cuda', received {device!r}")
     n_atoms = len(positions)
     element = _element_index(numbers, params.elements, n_atoms, "AEV's", "AniParams")
     nb = _within(neighbors, n_atoms, params.radial_cutoff)
@@ -435,15 +451,15 @@ def _tables(params: AniParams):
     for s, (a, b) in enumerate(params.element_pairs()):
         slot[a, b] = slot[b, a] = s
     sections = np.array(params.sections)
-    return (slot, np.array(params.radial_shifts), np.array(params.angular_shifts), np.cos(sections),
-            np.sin(sections), params.radial_cutoff, params.angular_cutoff, params.radial_eta,
-            params.angular_eta, params.angular_zeta, params.radial_scale, params.angle_scale)
+    return (slot, np.array(params.radial_shifts), np.array(params.angular_shifts),
+            np.stack([np.cos(sections), np.sin(sections)]), params.radial_cutoff, params.angular_cutoff,
+            params.radial_eta, params.angular_eta, params.angular_zeta, params.radial_scale, params.angle_scale)
 
 
-# --- loop kernels (CPU) --------------------------------------------------------------------
+# --- per-centre bodies (plain; compiled for the CPU and for CUDA) ---------------------------
 #
-# Both kernels run centre by centre (prange); centre i reads only its own pairs and writes
-# only its own rows and blocks, so threads never race. For each unordered pair {j, k} of
+# Both loop kernels run centre by centre; centre i reads only its own pairs and writes only
+# its own rows and blocks, so threads never race. For each unordered pair {j, k} of
 # angular neighbours, with u = unit bond vectors, c = cos theta = u_j . u_k, per-section
 # factors f_z(c) and per-shift factors H_a = h_a(mean r) f_c(r_j) f_c(r_k):
 #
@@ -451,82 +467,90 @@ def _tables(params: AniParams):
 #   d term / d r_j  = (f_z' H_a / r_j) u_k + (f_z dH_a/dr_j - c f_z' H_a / r_j) u_j
 #
 # (since d c / d r_j = (u_k - c u_j) / r_j), and the same with j and k swapped; the centre's
-# block is minus the sum of the neighbours' blocks (translation invariance).
+# block is minus the sum of the neighbours' blocks (translation invariance). Scratch (the
+# centre's angular geometry ``geo``, per-triplet factors ``f``, ``df``, ``h``) is passed in:
+# allocated per centre on the CPU, rows of host-allocated device arrays on CUDA. A body takes
+# at most 30 arguments: CPython compiles longer calls to *args calls, which Numba cannot inline.
 
 
-@numba.njit(parallel=True, cache=True, fastmath=_CONTRACT, error_model="numpy")
-def _aev_cpu(offsets, offsets_a, neighbor, vector, distance, element, slot, radial_shifts, angular_shifts,
-             cos_s, sin_s, rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale,
-             radial, rad_item, rad_atom, rad_jac, ang, ang_item, ang_atom, ang_jac):
-    """Fill the radial and angular AEV rows and their blocks; ``prange`` over centres.
+def angular_slot(q, p, vector, distance, rca, e, geo):
+    """Column q of ``geo`` for neighbour entry p: unit vector, 1/r, r, f_c(r; R_ca), its
+    r-derivative, and the element index e (as a float)."""
+    r = distance[p]
+    geo[0, q], geo[1, q], geo[2, q] = vector[p, 0] / r, vector[p, 1] / r, vector[p, 2] / r
+    geo[3, q], geo[4, q] = 1.0 / r, r
+    geo[5, q], geo[6, q] = cos_cutoff(r, rca)
+    geo[7, q] = e
 
-    The Jacobian values come zeroed (``np.zeros``: fresh pages from the OS are zero, so no
-    pass over the mostly-zero blocks is spent here); only nonzero entries are written."""
-    n_atoms = offsets.shape[0] - 1
+
+def aev_radial(i, start, stop, neighbor, vector, distance, element, radial_shifts, rcr, eta_r, radial_scale, radial,
+               rad_item, rad_atom, rad_jac):
+    """Centre i's radial row and blocks: its own ``start + i`` (minus the others), pair p's
+    ``p + i + 1``; ``rad_jac`` comes zeroed and only nonzero entries are written."""
     n_rad = radial_shifts.shape[0]
-    n_sec = cos_s.shape[0]
-    n_az = angular_shifts.shape[0] * n_sec
-    for i in numba.prange(n_atoms):
-        start, stop = offsets[i], offsets[i + 1]
-        # radial: own block start + i, pair p's block p + i + 1
-        b0 = start + i
-        radial[i, :] = 0.0
-        rad_item[b0] = i
-        rad_atom[b0] = i
-        for p in range(start, stop):
-            b = p + i + 1
-            rad_item[b] = i
-            rad_atom[b] = neighbor[p]
-            r = distance[p]
-            fc, dfc = _cos_cutoff(r, rcr)
-            ux, uy, uz = vector[p, 0] / r, vector[p, 1] / r, vector[p, 2] / r
-            col0 = element[neighbor[p]] * n_rad
-            for m in range(n_rad):
-                g, dg = _radial_term(r, eta_r, radial_shifts[m], fc, dfc)
-                g *= radial_scale
-                dg *= radial_scale
-                col = col0 + m
-                radial[i, col] += g
-                rad_jac[b, col, 0] = dg * ux
-                rad_jac[b, col, 1] = dg * uy
-                rad_jac[b, col, 2] = dg * uz
-                rad_jac[b0, col, 0] -= dg * ux
-                rad_jac[b0, col, 1] -= dg * uy
-                rad_jac[b0, col, 2] -= dg * uz
-        # angular: own block a0, the q-th neighbour within R_ca has block a0 + 1 + q
-        a0 = offsets_a[i] + i
-        na = offsets_a[i + 1] - offsets_a[i]
-        ang[i, :] = 0.0
-        for b in range(a0, a0 + na + 1):
-            ang_item[b] = i
-        ang_atom[a0] = i
-        geo = np.empty((8, max(na, 1)))  # ux, uy, uz, 1/r, r, f_c, df_c, element
-        q = 0
-        for p in range(start, stop):
-            r = distance[p]
-            if r < rca:
-                ang_atom[a0 + 1 + q] = neighbor[p]
-                geo[0, q], geo[1, q], geo[2, q] = vector[p, 0] / r, vector[p, 1] / r, vector[p, 2] / r
-                geo[3, q], geo[4, q] = 1.0 / r, r
-                geo[5, q], geo[6, q] = _cos_cutoff(r, rca)
-                geo[7, q] = element[neighbor[p]]
-                q += 1
-        _angular_pairs(na, geo, slot, angular_shifts, cos_s, sin_s, eta_a, zeta, angle_scale, n_az,
-                       ang[i], ang_jac, a0)
+    b0 = start + i
+    for col in range(radial.shape[1]):
+        radial[i, col] = 0.0
+    rad_item[b0] = i
+    rad_atom[b0] = i
+    for p in range(start, stop):
+        b = p + i + 1
+        rad_item[b] = i
+        rad_atom[b] = neighbor[p]
+        r = distance[p]
+        fc, dfc = cos_cutoff(r, rcr)
+        ux, uy, uz = vector[p, 0] / r, vector[p, 1] / r, vector[p, 2] / r
+        col0 = element[neighbor[p]] * n_rad
+        for m in range(n_rad):
+            g, dg = radial_term(r, eta_r, radial_shifts[m], fc, dfc)
+            g *= radial_scale
+            dg *= radial_scale
+            col = col0 + m
+            radial[i, col] += g
+            rad_jac[b, col, 0] = dg * ux
+            rad_jac[b, col, 1] = dg * uy
+            rad_jac[b, col, 2] = dg * uz
+            rad_jac[b0, col, 0] -= dg * ux
+            rad_jac[b0, col, 1] -= dg * uy
+            rad_jac[b0, col, 2] -= dg * uz
 
 
-@numba.njit(cache=True, fastmath=_CONTRACT, error_model="numpy")
-def _angular_pairs(na, geo, slot, angular_shifts, cos_s, sin_s, eta_a, zeta, angle_scale, n_az, row, jac, a0):
+def aev_centre(i, offsets, offsets_a, neighbor, vector, distance, element, slot, radial_shifts, angular_shifts,
+               sections, rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, radial, rad_item, rad_atom,
+               rad_jac, ang, ang_item, ang_atom, ang_jac, geo, f, df, h):
+    """Centre i's radial and angular AEV rows and their blocks (Jacobian values zeroed on
+    entry). Scratch: ``geo`` [8, >= angular neighbours], ``f``, ``df`` [sections],
+    ``h`` [3, angular shifts]."""
+    start, stop = offsets[i], offsets[i + 1]
+    aev_radial(i, start, stop, neighbor, vector, distance, element, radial_shifts, rcr, eta_r, radial_scale, radial,
+               rad_item, rad_atom, rad_jac)
+    # angular: own block a0, the q-th neighbour within R_ca has block a0 + 1 + q
+    a0 = offsets_a[i] + i
+    na = offsets_a[i + 1] - offsets_a[i]
+    for col in range(ang.shape[1]):
+        ang[i, col] = 0.0
+    for b in range(a0, a0 + na + 1):
+        ang_item[b] = i
+    ang_atom[a0] = i
+    q = 0
+    for p in range(start, stop):
+        if distance[p] < rca:
+            ang_atom[a0 + 1 + q] = neighbor[p]
+            angular_slot(q, p, vector, distance, rca, element[neighbor[p]], geo)
+            q += 1
+    angular_pairs(na, geo, slot, angular_shifts, sections, eta_a, zeta, angle_scale,
+                  angular_shifts.shape[0] * sections.shape[1], ang[i], ang_jac, a0, f, df, h)
+
+
+def angular_pairs(na, geo, slot, angular_shifts, sections, eta_a, zeta, angle_scale, n_az, row, jac, a0, f, df,
+                  h):
     """Add every unordered pair of angular neighbours of one centre to its AEV row, to the
-    neighbours' blocks ``a0 + 1 + q`` and to the centre's block ``a0`` (kernel notes
-    above); ``jac`` comes zeroed."""
-    n_shift, n_sec = angular_shifts.shape[0], cos_s.shape[0]
-    f = np.empty(n_sec)
-    df = np.empty(n_sec)
-    h = np.empty((3, n_shift))
+    neighbours' blocks ``a0 + 1 + q`` and to the centre's block ``a0`` (notes above);
+    ``jac`` comes zeroed."""
+    n_shift, n_sec = angular_shifts.shape[0], sections.shape[1]
     for a in range(na):
         for b in range(a + 1, na):
-            _triplet_factors(a, b, geo, angular_shifts, cos_s, sin_s, eta_a, zeta, angle_scale, f, df, h)
+            triplet_factors(a, b, geo, angular_shifts, sections, eta_a, zeta, angle_scale, f, df, h)
             c = geo[0, a] * geo[0, b] + geo[1, a] * geo[1, b] + geo[2, a] * geo[2, b]
             col0 = slot[int(geo[7, a]), int(geo[7, b])] * n_az
             ja, jb = a0 + 1 + a, a0 + 1 + b
@@ -550,89 +574,184 @@ def _angular_pairs(na, geo, slot, angular_shifts, cos_s, sin_s, eta_a, zeta, ang
                         jac[a0, col, d] -= ga + gb  # own block: minus the others
 
 
-@numba.njit(cache=True, fastmath=_CONTRACT, error_model="numpy")
-def _triplet_factors(a, b, geo, angular_shifts, cos_s, sin_s, eta_a, zeta, angle_scale, f, df, h):
+def triplet_factors(a, b, geo, angular_shifts, sections, eta_a, zeta, angle_scale, f, df, h):
     """Per-section factors f_z, f_z' (``f``, ``df``) and per-shift H_a, dH_a/dr_j, dH_a/dr_k
     (``h`` rows 0-2) of the triplet of neighbours a, b (slots of ``geo``)."""
     c = geo[0, a] * geo[0, b] + geo[1, a] * geo[1, b] + geo[2, a] * geo[2, b]
-    cs, sin_t, slope = _scaled_angle(c, angle_scale)
-    for z in range(cos_s.shape[0]):
-        f[z], df[z] = _section_term(cs, sin_t, slope, cos_s[z], sin_s[z], zeta, angle_scale)
+    cs, sin_t, slope = scaled_angle(c, angle_scale)
+    for z in range(sections.shape[1]):
+        f[z], df[z] = section_term(cs, sin_t, slope, sections[0, z], sections[1, z], zeta, angle_scale)
     mean = 0.5 * (geo[4, a] + geo[4, b])
     fa, dfa, fb, dfb = geo[5, a], geo[6, a], geo[5, b], geo[6, b]
     cut = fa * fb
     for m in range(angular_shifts.shape[0]):
-        g, dg = _shifted_gaussian(mean, eta_a, angular_shifts[m])
+        g, dg = shifted_gaussian(mean, eta_a, angular_shifts[m])
         h[0, m] = g * cut
         h[1, m] = 0.5 * dg * cut + g * dfa * fb
         h[2, m] = 0.5 * dg * cut + g * fa * dfb
 
 
+def pair_terms(p, neighbor, vector, distance, radial_shifts, rcr, eta_r, radial_scale, pair, pair_jac):
+    """Pair row p (every radial shift, not element-resolved) and its blocks 2p (the centre:
+    minus the neighbour's) and 2p + 1 (the neighbour)."""
+    r = distance[p]
+    fc, dfc = cos_cutoff(r, rcr)
+    ux, uy, uz = vector[p, 0] / r, vector[p, 1] / r, vector[p, 2] / r
+    for m in range(radial_shifts.shape[0]):
+        g, dg = radial_term(r, eta_r, radial_shifts[m], fc, dfc)
+        pair[p, m] = radial_scale * g
+        dg *= radial_scale
+        pair_jac[2 * p + 1, m, 0] = dg * ux
+        pair_jac[2 * p + 1, m, 1] = dg * uy
+        pair_jac[2 * p + 1, m, 2] = dg * uz
+        pair_jac[2 * p, m, 0] = -dg * ux
+        pair_jac[2 * p, m, 1] = -dg * uy
+        pair_jac[2 * p, m, 2] = -dg * uz
+
+
+def triplet_row(t, i, pa, pb, a, b, neighbor, vector, geo, angular_shifts, sections, eta_a, zeta, angle_scale,
+                trip_atoms, triplet, trip_jac, trip_disp, f, df, h):
+    """Triplet row t of centre i with neighbour entries pa, pb (angular slots a, b of
+    ``geo``) and its blocks 3t (centre), 3t + 1 (j), 3t + 2 (k)."""
+    n_sec = sections.shape[1]
+    triplet_factors(a, b, geo, angular_shifts, sections, eta_a, zeta, angle_scale, f, df, h)
+    c = geo[0, a] * geo[0, b] + geo[1, a] * geo[1, b] + geo[2, a] * geo[2, b]
+    trip_atoms[0, t], trip_atoms[1, t], trip_atoms[2, t] = i, neighbor[pa], neighbor[pb]
+    for d in range(3):
+        trip_disp[3 * t, d] = 0.0
+        trip_disp[3 * t + 1, d] = vector[pa, d]
+        trip_disp[3 * t + 2, d] = vector[pb, d]
+    ia, ib = geo[3, a], geo[3, b]
+    for m in range(angular_shifts.shape[0]):
+        hm, ham, hbm = h[0, m], h[1, m], h[2, m]
+        for z in range(n_sec):
+            col = m * n_sec + z
+            fz = f[z]
+            c1 = df[z] * hm
+            a1 = c1 * ia
+            a2 = fz * ham - c * a1
+            b1 = c1 * ib
+            b2 = fz * hbm - c * b1
+            triplet[t, col] = fz * hm
+            for d in range(3):
+                ga = a1 * geo[d, b] + a2 * geo[d, a]
+                gb = b1 * geo[d, a] + b2 * geo[d, b]
+                trip_jac[3 * t + 1, col, d] = ga
+                trip_jac[3 * t + 2, col, d] = gb
+                trip_jac[3 * t, col, d] = -ga - gb
+
+
+def terms_centre(i, offsets, offsets_t, neighbor, vector, distance, slot, radial_shifts, angular_shifts, sections,
+                 rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, pair, pair_jac, trip_atoms, triplet,
+                 trip_jac, trip_disp, geo, index, f, df, h):
+    """Centre i's pair rows (its neighbour entries) and triplet rows ``offsets_t[i]..``, with
+    their blocks. Scratch: ``geo`` [8, >= angular neighbours], ``index`` [>= angular
+    neighbours] (the pair index of each angular slot), ``f``, ``df``, ``h`` as in :func:`aev_centre`."""
+    na = 0
+    for p in range(offsets[i], offsets[i + 1]):
+        pair_terms(p, neighbor, vector, distance, radial_shifts, rcr, eta_r, radial_scale, pair, pair_jac)
+        if distance[p] < rca:
+            index[na] = p
+            angular_slot(na, p, vector, distance, rca, 0, geo)
+            na += 1
+    t = offsets_t[i]
+    for a in range(na):
+        for b in range(a + 1, na):
+            triplet_row(t, i, index[a], index[b], a, b, neighbor, vector, geo, angular_shifts, sections, eta_a,
+                        zeta, angle_scale, trip_atoms, triplet, trip_jac, trip_disp, f, df, h)
+            t += 1
+
+
+_BODY_FUNCTIONS = (angular_slot, aev_radial, aev_centre, angular_pairs, triplet_factors, pair_terms, triplet_row,
+                   terms_centre)
+_FUNCTIONS = tuple(_SCALAR_FUNCTIONS) + _BODY_FUNCTIONS
+# CPU: contraction only (no reassociation: keeps the exact range reduction of exp). The
+# per-centre and per-pair bodies are inlined into the prange loops, as the former loop bodies
+# were (Numba marks arrays noalias there); the angular-pair loops and the scalar math stay
+# called, as before (inlining them too made the AEV kernel ~15% slower on periodic Cu).
+_INLINED = {"angular_slot", "aev_radial", "aev_centre", "pair_terms", "triplet_row", "terms_centre"}
+
+
+def _cpu_jit(f):
+    inline = "always" if f.__name__ in _INLINED else "never"
+    return numba.njit(error_model="numpy", fastmath=_CONTRACT, inline=inline)(f)
+
+
+_cpu = cutoffs.compile_scalar(_FUNCTIONS, _cpu_jit)
+_aev_centre = _cpu["aev_centre"]
+_terms_centre = _cpu["terms_centre"]
+
+
+# --- loop kernels ----------------------------------------------------------------------------
+
+
+@numba.njit(parallel=True, cache=True, fastmath=_CONTRACT, error_model="numpy")
+def _aev_cpu(offsets, offsets_a, neighbor, vector, distance, element, slot, radial_shifts, angular_shifts,
+             sections, rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale,
+             radial, rad_item, rad_atom, rad_jac, ang, ang_item, ang_atom, ang_jac):
+    """Fill the radial and angular AEV rows and their blocks; ``prange`` over centres.
+
+    The Jacobian values come zeroed (``np.zeros``: fresh pages from the OS are zero, so no
+    pass over the mostly-zero blocks is spent here); only nonzero entries are written."""
+    n_sec, n_shift = sections.shape[1], angular_shifts.shape[0]
+    for i in numba.prange(offsets.shape[0] - 1):
+        na = offsets_a[i + 1] - offsets_a[i]
+        _aev_centre(i, offsets, offsets_a, neighbor, vector, distance, element, slot, radial_shifts, angular_shifts,
+                    sections, rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, radial, rad_item, rad_atom,
+                    rad_jac, ang, ang_item, ang_atom, ang_jac, np.empty((8, max(na, 1))), np.empty(n_sec),
+                    np.empty(n_sec), np.empty((3, n_shift)))
+
+
 @numba.njit(parallel=True, cache=True, fastmath=_CONTRACT, error_model="numpy")
 def _terms_cpu(offsets, offsets_t, neighbor, vector, distance, slot, radial_shifts, angular_shifts,
-               cos_s, sin_s, rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale,
+               sections, rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale,
                pair, pair_jac, trip_atoms, triplet, trip_jac, trip_disp):
     """Fill pair rows (blocks 2p: centre, 2p + 1: neighbour) and triplet rows (blocks 3t,
     3t + 1, 3t + 2: centre, j, k); ``prange`` over centres."""
-    n_atoms = offsets.shape[0] - 1
-    n_rad = radial_shifts.shape[0]
-    n_shift, n_sec = angular_shifts.shape[0], cos_s.shape[0]
-    for i in numba.prange(n_atoms):
-        start, stop = offsets[i], offsets[i + 1]
-        geo = np.empty((8, max(stop - start, 1)))
-        index = np.empty(max(stop - start, 1), np.int64)  # pair index of angular slot q
-        na = 0
-        for p in range(start, stop):
-            r = distance[p]
-            fc, dfc = _cos_cutoff(r, rcr)
-            ux, uy, uz = vector[p, 0] / r, vector[p, 1] / r, vector[p, 2] / r
-            for m in range(n_rad):
-                g, dg = _radial_term(r, eta_r, radial_shifts[m], fc, dfc)
-                pair[p, m] = radial_scale * g
-                dg *= radial_scale
-                pair_jac[2 * p + 1, m, 0] = dg * ux
-                pair_jac[2 * p + 1, m, 1] = dg * uy
-                pair_jac[2 * p + 1, m, 2] = dg * uz
-                pair_jac[2 * p, m, 0] = -dg * ux
-                pair_jac[2 * p, m, 1] = -dg * uy
-                pair_jac[2 * p, m, 2] = -dg * uz
-            if r < rca:
-                index[na] = p
-                geo[0, na], geo[1, na], geo[2, na] = ux, uy, uz
-                geo[3, na], geo[4, na] = 1.0 / r, r
-                geo[5, na], geo[6, na] = _cos_cutoff(r, rca)
-                geo[7, na] = 0.0
-                na += 1
-        f = np.empty(n_sec)
-        df = np.empty(n_sec)
-        h = np.empty((3, n_shift))
-        t = offsets_t[i]
-        for a in range(na):
-            for b in range(a + 1, na):
-                _triplet_factors(a, b, geo, angular_shifts, cos_s, sin_s, eta_a, zeta, angle_scale, f, df, h)
-                c = geo[0, a] * geo[0, b] + geo[1, a] * geo[1, b] + geo[2, a] * geo[2, b]
-                pa, pb = index[a], index[b]
-                trip_atoms[0, t], trip_atoms[1, t], trip_atoms[2, t] = i, neighbor[pa], neighbor[pb]
-                for d in range(3):
-                    trip_disp[3 * t, d] = 0.0
-                    trip_disp[3 * t + 1, d] = vector[pa, d]
-                    trip_disp[3 * t + 2, d] = vector[pb, d]
-                ia, ib = geo[3, a], geo[3, b]
-                for m in range(n_shift):
-                    hm, ham, hbm = h[0, m], h[1, m], h[2, m]
-                    for z in range(n_sec):
-                        col = m * n_sec + z
-                        fz = f[z]
-                        c1 = df[z] * hm
-                        a1 = c1 * ia
-                        a2 = fz * ham - c * a1
-                        b1 = c1 * ib
-                        b2 = fz * hbm - c * b1
-                        triplet[t, col] = fz * hm
-                        for d in range(3):
-                            ga = a1 * geo[d, b] + a2 * geo[d, a]
-                            gb = b1 * geo[d, a] + b2 * geo[d, b]
-                            trip_jac[3 * t + 1, col, d] = ga
-                            trip_jac[3 * t + 2, col, d] = gb
-                            trip_jac[3 * t, col, d] = -ga - gb
-                t += 1
+    n_sec, n_shift = sections.shape[1], angular_shifts.shape[0]
+    for i in numba.prange(offsets.shape[0] - 1):
+        n = max(offsets[i + 1] - offsets[i], 1)
+        _terms_centre(i, offsets, offsets_t, neighbor, vector, distance, slot, radial_shifts, angular_shifts, sections,
+                      rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, pair, pair_jac, trip_atoms, triplet,
+                      trip_jac, trip_disp, np.empty((8, n)), np.empty(n, np.int64), np.empty(n_sec),
+                      np.empty(n_sec), np.empty((3, n_shift)))
+
+
+def _aev_cuda(offsets, offsets_a, neighbor, vector, distance, element, slot, radial_shifts, angular_shifts, sections,
+              rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, radial, rad_item, rad_atom, rad_jac, ang,
+              ang_item, ang_atom, ang_jac, geo, f, df, h):
+    """CUDA loop kernel: one thread per centre, scratch rows ``geo[i]``, ``f[i]``, ``df[i]``, ``h[i]``."""
+    i = thread_index()
+    if i < offsets.shape[0] - 1:
+        aev_centre(i, offsets, offsets_a, neighbor, vector, distance, element, slot, radial_shifts, angular_shifts,
+                   sections, rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, radial, rad_item, rad_atom,
+                   rad_jac, ang, ang_item, ang_atom, ang_jac, geo[i], f[i], df[i], h[i])
+
+
+def _terms_cuda(offsets, offsets_t, neighbor, vector, distance, slot, radial_shifts, angular_shifts, sections,
+                rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, pair, pair_jac, trip_atoms, triplet,
+                trip_jac, trip_disp, geo, index, f, df, h):
+    """CUDA loop kernel: one thread per centre, scratch rows as :func:`_aev_cuda` plus ``index[i]``."""
+    i = thread_index()
+    if i < offsets.shape[0] - 1:
+        terms_centre(i, offsets, offsets_t, neighbor, vector, distance, slot, radial_shifts, angular_shifts, sections,
+                     rcr, rca, eta_r, eta_a, zeta, radial_scale, angle_scale, pair, pair_jac, trip_atoms, triplet,
+                     trip_jac, trip_disp, geo[i], index[i], f[i], df[i], h[i])
+
+
+def _triplet_scratch(n_atoms, n_slots, params: AniParams):
+    """Per-centre device scratch of the bodies: ``geo`` [n_atoms, 8, n_slots], ``f``, ``df``
+    [n_atoms, sections], ``h`` [n_atoms, 3, angular shifts]."""
+    n_sec, n_shift = len(params.sections), len(params.angular_shifts)
+    return (cuda_target.empty((n_atoms, 8, max(n_slots, 1))), cuda_target.empty((n_atoms, n_sec)),
+            cuda_target.empty((n_atoms, n_sec)), cuda_target.empty((n_atoms, 3, n_shift)))
+
+
+def _on_device(arrays) -> list:
+    """Host arrays moved to the device, scalars kept."""
+    return [cuda_target.to_device(x)[0] if isinstance(x, np.ndarray) else x for x in arrays]
+
+
+def _kernels():
+    """Both CUDA loop kernels, compiled once per process (at their first launch)."""
+    return cuda_target.compile_kernels((_aev_cuda, _terms_cuda), _FUNCTIONS)

@@ -28,9 +28,12 @@ Jacobian (:mod:`descriptors.jacobian`): the block layout of :func:`descriptors.a
 
 Layers: scalar math from :mod:`descriptors.cutoffs` and :mod:`descriptors.acsf`
 (``radial_term`` gives both the radial summand and the shifted Gaussian-cutoff factor of
-each distance of an angular term; ``angular_power`` the angular factor), compiled here with
-:func:`descriptors.cutoffs.compile_scalar` -> loop kernel ``_wacsf_cpu`` (``prange`` over
-centres) -> the dispatcher :func:`wacsf`.
+each distance of an angular term; ``angular_power`` the angular factor) and the per-centre
+body :func:`wacsf_centre` (with the pieces it shares with ACSF's CUDA body:
+``add_radial``, ``triplet_term``, ``add_triplet``), compiled with
+:func:`descriptors.cutoffs.compile_scalar` for both targets -> loop kernels ``_wacsf_cpu``
+(``prange`` over centres) and ``_wacsf_cuda`` (one thread per centre,
+:mod:`descriptors.cuda_target`) -> the dispatcher :func:`wacsf`.
 """
 
 from __future__ import annotations
@@ -43,8 +46,13 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from descriptors import acsf as _acsf
-from descriptors import cutoffs
-from descriptors.acsf import _block_displacements, _checked_elements, _checked_sets, _within
+from descriptors import cuda_target, cutoffs
+from descriptors.acsf import _block_displacements, _block_indices, _checked_elements, _checked_sets, _within
+# called by the bodies as plain Python (compiled, they call the compiled versions)
+from descriptors.acsf import add_radial, add_triplet, angular_power, clear_centre, radial_term  # noqa: F401
+from descriptors.acsf import subtract_neighbour_blocks, triplet_term  # noqa: F401
+from descriptors.cuda_target import thread_index
+from descriptors.cutoffs import cutoff_of_kind  # noqa: F401
 from descriptors.jacobian import Jacobian
 from descriptors.neighbors import Neighbors, centre_offsets
 
@@ -52,11 +60,6 @@ from descriptors.neighbors import Neighbors, centre_offsets
 SCALAR_FUNCTIONS = [cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, cutoffs.tanh_cutoff, cutoffs.poly_cutoff,
                     cutoffs.cutoff_of_kind, _acsf.exp_nonpositive, _acsf.radial_term, _acsf.integer_power,
                     _acsf.angular_power]
-
-_cpu = cutoffs.compile_scalar(SCALAR_FUNCTIONS, numba.njit(error_model="numpy"))
-_cutoff = _cpu["cutoff_of_kind"]
-_radial_term = _cpu["radial_term"]
-_angular_power = _cpu["angular_power"]
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -181,7 +184,7 @@ def wacsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: WacsfPara
         cell, pbc: unused (periodicity is in ``neighbors``); kept for the common signature.
         neighbors: full neighbour list with a cutoff >= ``params.cutoff``, sorted by centre.
         params: the symmetry functions.
-        device: "cpu" ("cuda" comes with the CUDA target of the descriptor kernels).
+        device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
         values: float64 [n_atoms, K]; jac: :class:`Jacobian` with B = n_atoms + n_pairs
@@ -191,33 +194,25 @@ def wacsf(positions, numbers, cell, pbc, neighbors: Neighbors, params: WacsfPara
     Raises:
         ValueError: an element outside ``params.elements``, inconsistent shapes, or two
             atoms at zero distance.
-        NotImplementedError: ``device="cuda"``.
+        CudaUnavailableError: ``device="cuda"`` without a GPU or the simulator.
     """
-    check_device(device, "wacsf")
+    on_gpu = cuda_target.use_cuda(device, "wacsf")
     n_atoms = len(positions)
     weight = np.asarray(params.weights)[element_index(numbers, params.elements, n_atoms, "WacsfParams")]
     nb = _within(neighbors, n_atoms, params.cutoff)
     offsets = centre_offsets(nb.i, n_atoms)
-    gauss, powers, sets = _angular_tables(params)
+    radial = np.array(params.radial, dtype=np.float64).reshape(-1, 2)
+    tables = _angular_tables(params)
     n_blocks = n_atoms + len(nb.i)
-    values = np.zeros((n_atoms, params.n_features))
-    value = np.zeros((n_blocks, params.n_features, 3))
-    _wacsf_cpu(offsets, nb.j, nb.vector, nb.distance, weight, params.cutoff,
-               cutoffs.KINDS[params.cutoff_function], np.array(params.radial).reshape(-1, 2), gauss, powers,
-               sets, values, value)
-    item = np.repeat(np.arange(n_atoms), np.diff(offsets) + 1)
-    atom = np.empty(n_blocks, dtype=np.int64)
-    atom[offsets[:-1] + np.arange(n_atoms)] = np.arange(n_atoms)
-    atom[np.arange(len(nb.i)) + nb.i + 1] = nb.j
+    if on_gpu:
+        values, value = _wacsf_on_gpu(offsets, nb, weight, params, radial, *tables)
+    else:
+        values = np.empty((n_atoms, params.n_features))
+        value = np.empty((n_blocks, params.n_features, 3))
+        _wacsf_cpu(offsets, nb.j, nb.vector, nb.distance, weight, params.cutoff, cutoffs.KINDS[params.cutoff_function],
+                   radial, *tables, values, value)
+    item, atom = _block_indices(nb.i, nb.j, offsets)
     return values, Jacobian(item, atom, value, _block_displacements(nb.i, nb.vector, n_blocks))
-
-
-def check_device(device, name):
-    if device == "cuda":
-        raise NotImplementedError(f"{name}(device='cuda') comes with the CUDA target of the descriptor "
-                                  f"kernels (a later issue); use device='cpu'")
-    if device != "cpu":
-        raise ValueError(f"device must be 'cpu' or 'cuda', received {device!r}")
 
 
 def element_index(numbers, elements, n_atoms, params_name) -> np.ndarray:
@@ -248,87 +243,110 @@ def _angular_tables(params: WacsfParams):
     return np.array(gauss, dtype=np.float64).reshape(-1, 2), powers, sets
 
 
-# --- loop kernel (CPU) ---------------------------------------------------------------------
+# --- per-centre bodies (plain; compiled for the CPU and for CUDA) ---------------------------
+
+
+def wacsf_triplet(i, b0, start, t, k, neighbor, vector, distance, weight, rc, kind, n_rad, gauss, powers, sets, a,
+                  da, g, dg, p, dp, values, jac):
+    """Add the unordered pair of neighbours t < k (entries start + t, start + k) of centre i,
+    counted twice (the ordered-pair convention), to row i and blocks b0 + 1 + t, b0 + 1 + k.
+    ``a``, ``da`` hold the centre's per-neighbour Gaussian factors; ``g``, ``dg``, ``p``,
+    ``dp`` are scratch for the factors of this pair."""
+    qt, qk = start + t, start + k
+    rt, rk = distance[qt], distance[qk]
+    dx, dy, dz = vector[qk, 0] - vector[qt, 0], vector[qk, 1] - vector[qt, 1], vector[qk, 2] - vector[qt, 2]
+    rjk = math.sqrt(dx * dx + dy * dy + dz * dz)
+    if rjk >= rc:
+        return  # f_c(r_jk) = 0: no term, no gradient
+    fjk, dfjk = cutoff_of_kind(rjk, rc, kind)
+    inv = 1.0 / (rt * rk)
+    cos = (vector[qt, 0] * vector[qk, 0] + vector[qt, 1] * vector[qk, 1] + vector[qt, 2] * vector[qk, 2]) * inv
+    ww = 2.0 * weight[neighbor[qt]] * weight[neighbor[qk]]  # ordered pairs: (t, k) and (k, t)
+    for u in range(gauss.shape[0]):
+        v, dv = radial_term(rjk, gauss[u, 0], gauss[u, 1], fjk, dfjk)
+        g[u] = v
+        dg[u] = dv / rjk
+    for o in range(powers.shape[0]):
+        v, dv = angular_power(cos, powers[o, 0], powers[o, 1])
+        p[o] = ww * powers[o, 2] * v
+        dp[o] = ww * powers[o, 2] * dv
+    for s in range(sets.shape[0]):
+        u, o = sets[s, 0], sets[s, 1]
+        col = n_rad + s
+        v, s_t, s_k, c_cos, c_jk = triplet_term(p[o], dp[o], cos, inv, rt, rk, a[u, t], da[u, t], a[u, k], da[u, k],
+                                                g[u], dg[u])
+        values[i, col] += v
+        add_triplet(jac, b0 + 1 + t, b0 + 1 + k, col, s_t, s_k, c_cos, c_jk, vector, qt, qk, dx, dy, dz)
+
+
+def wacsf_centre(i, offsets, neighbor, vector, distance, weight, rc, kind, radial, gauss, powers, sets, a, da, g, dg,
+                 p, dp, values, jac):
+    """Row i of ``values`` and centre i's blocks ``offsets[i] + i`` (itself, minus the sum of
+    the others) and ``offsets[i] + i + 1 + t`` (its t-th pair). Scratch: ``a``, ``da``
+    [U, >= n] (the angular Gaussians of each neighbour), ``g``, ``dg`` [U], ``p``, ``dp`` [Q]."""
+    start = offsets[i]
+    n = offsets[i + 1] - start
+    b0 = start + i
+    n_rad = radial.shape[0]
+    clear_centre(i, b0, n, values, jac)
+    for t in range(n):
+        q = start + t
+        r = distance[q]
+        fc, dfc = cutoff_of_kind(r, rc, kind)
+        add_radial(i, b0 + 1 + t, q, 0, weight[neighbor[q]], r, fc, dfc, radial, vector, values, jac)
+        for u in range(gauss.shape[0]):
+            v, dv = radial_term(r, gauss[u, 0], gauss[u, 1], fc, dfc)
+            a[u, t] = v
+            da[u, t] = dv / r
+    for t in range(n if sets.shape[0] > 0 else 0):
+        for k in range(t + 1, n):
+            wacsf_triplet(i, b0, start, t, k, neighbor, vector, distance, weight, rc, kind, n_rad, gauss, powers, sets,
+                          a, da, g, dg, p, dp, values, jac)
+    subtract_neighbour_blocks(jac, b0, n)
+
+
+_FUNCTIONS = tuple(SCALAR_FUNCTIONS) + (add_radial, triplet_term, add_triplet, clear_centre, subtract_neighbour_blocks,
+                                        wacsf_triplet, wacsf_centre)
+# inlined into the prange loop, where Numba marks arrays noalias (docs/DESIGN.md, "CUDA target")
+_wacsf_centre = cutoffs.compile_scalar(_FUNCTIONS, numba.njit(error_model="numpy", inline="always"))["wacsf_centre"]
+
+
+# --- loop kernels ----------------------------------------------------------------------------
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
-def _wacsf_cpu(offsets, neighbor, vector, distance, weight, rc, kind, radial, gauss, powers, sets,
-               values, jac):
-    """Fill ``values`` [n_atoms, K] and ``jac`` [B, K, 3] (zero on entry).
+def _wacsf_cpu(offsets, neighbor, vector, distance, weight, rc, kind, radial, gauss, powers, sets, values, jac):
+    """Fill ``values`` [n_atoms, K] and ``jac`` [B, K, 3]; ``prange`` over centres (centre i
+    writes row i and its blocks only, so centres never race), scratch per centre."""
+    n_u, n_q = gauss.shape[0], powers.shape[0]
+    for i in numba.prange(offsets.shape[0] - 1):
+        n = offsets[i + 1] - offsets[i]
+        _wacsf_centre(i, offsets, neighbor, vector, distance, weight, rc, kind, radial, gauss, powers, sets,
+                      np.empty((n_u, n)), np.empty((n_u, n)), np.empty(n_u), np.empty(n_u), np.empty(n_q),
+                      np.empty(n_q), values, jac)
 
-    Centre i writes row i and its blocks ``offsets[i] + i .. offsets[i+1] + i`` only, so
-    centres never race. Angular terms are symmetric in (j, k): each unordered pair of
-    neighbour entries is visited once and counted twice (the ordered-pair convention).
-    """
-    n_atoms = offsets.shape[0] - 1
-    n_rad, n_ang, n_u, n_q = radial.shape[0], sets.shape[0], gauss.shape[0], powers.shape[0]
-    for i in numba.prange(n_atoms):
-        start = offsets[i]
-        n = offsets[i + 1] - start
-        b0 = start + i  # self block; neighbour t has block b0 + 1 + t
-        a = np.empty((n_u, n))  # exp(-eta (r - mu)^2) f_c(r) per angular Gaussian and neighbour
-        da = np.empty((n_u, n))  # its r-derivative divided by r
-        g = np.empty(n_u)
-        dg = np.empty(n_u)
-        p = np.empty(n_q)
-        dp = np.empty(n_q)
-        for t in range(n):
-            q = start + t
-            r = distance[q]
-            w = weight[neighbor[q]]
-            fc, dfc = _cutoff(r, rc, kind)
-            for m in range(n_rad):
-                v, dv = _radial_term(r, radial[m, 0], radial[m, 1], fc, dfc)
-                values[i, m] += w * v
-                s = w * dv / r
-                for c in range(3):
-                    jac[b0 + 1 + t, m, c] += s * vector[q, c]
-            for u in range(n_u):
-                v, dv = _radial_term(r, gauss[u, 0], gauss[u, 1], fc, dfc)
-                a[u, t] = v
-                da[u, t] = dv / r
-        for t in range(n if n_ang > 0 else 0):
-            qt = start + t
-            xt, yt, zt, rt = vector[qt, 0], vector[qt, 1], vector[qt, 2], distance[qt]
-            wt = weight[neighbor[qt]]
-            for k in range(t + 1, n):
-                qk = start + k
-                xk, yk, zk, rk = vector[qk, 0], vector[qk, 1], vector[qk, 2], distance[qk]
-                dx, dy, dz = xk - xt, yk - yt, zk - zt
-                rjk = math.sqrt(dx * dx + dy * dy + dz * dz)
-                if rjk >= rc:
-                    continue  # f_c(r_jk) = 0: no term, no gradient
-                fjk, dfjk = _cutoff(rjk, rc, kind)
-                inv = 1.0 / (rt * rk)
-                cos = (xt * xk + yt * yk + zt * zk) * inv
-                ww = 2.0 * wt * weight[neighbor[qk]]  # ordered pairs: (t, k) and (k, t)
-                for u in range(n_u):
-                    v, dv = _radial_term(rjk, gauss[u, 0], gauss[u, 1], fjk, dfjk)
-                    g[u] = v
-                    dg[u] = dv / rjk
-                for o in range(n_q):
-                    v, dv = _angular_power(cos, powers[o, 0], powers[o, 1])
-                    p[o] = ww * powers[o, 2] * v
-                    dp[o] = ww * powers[o, 2] * dv
-                for s in range(n_ang):
-                    u, o = sets[s, 0], sets[s, 1]
-                    col = n_rad + s
-                    aa = a[u, t] * a[u, k]
-                    values[i, col] += p[o] * aa * g[u]
-                    c_cos = dp[o] * aa * g[u] * inv  # d/dcos, times 1/(r_t r_k)
-                    c_t = p[o] * da[u, t] * a[u, k] * g[u]
-                    c_k = p[o] * a[u, t] * da[u, k] * g[u]
-                    c_jk = p[o] * aa * dg[u]
-                    # d cos / d r_t = r_k / (r_t r_k) - cos r_t / r_t^2 (and t <-> k)
-                    s_t = c_t - dp[o] * aa * g[u] * cos / (rt * rt)
-                    s_k = c_k - dp[o] * aa * g[u] * cos / (rk * rk)
-                    jac[b0 + 1 + t, col, 0] += s_t * xt + c_cos * xk - c_jk * dx
-                    jac[b0 + 1 + t, col, 1] += s_t * yt + c_cos * yk - c_jk * dy
-                    jac[b0 + 1 + t, col, 2] += s_t * zt + c_cos * zk - c_jk * dz
-                    jac[b0 + 1 + k, col, 0] += s_k * xk + c_cos * xt + c_jk * dx
-                    jac[b0 + 1 + k, col, 1] += s_k * yk + c_cos * yt + c_jk * dy
-                    jac[b0 + 1 + k, col, 2] += s_k * zk + c_cos * zt + c_jk * dz
-        for t in range(n):  # translation invariance: the centre's block is minus the others
-            for col in range(values.shape[1]):
-                for c in range(3):
-                    jac[b0, col, c] -= jac[b0 + 1 + t, col, c]
+
+def _wacsf_cuda(offsets, neighbor, vector, distance, weight, rc, kind, radial, gauss, powers, sets, a, da, g, dg, p,
+                dp, values, jac):
+    """CUDA loop kernel: one thread per centre, scratch rows ``a[i]`` .. ``dp[i]``."""
+    i = thread_index()
+    if i < offsets.shape[0] - 1:
+        wacsf_centre(i, offsets, neighbor, vector, distance, weight, rc, kind, radial, gauss, powers, sets, a[i], da[i],
+                     g[i], dg[i], p[i], dp[i], values, jac)
+
+
+def _wacsf_on_gpu(offsets, nb: Neighbors, weight, params: WacsfParams, radial, gauss, powers, sets):
+    """``values`` and the Jacobian values of :func:`wacsf` from the device, with per-centre
+    scratch allocated here."""
+    n_atoms, n_u, n_q = len(offsets) - 1, len(gauss), len(powers)
+    n_max = int(np.diff(offsets).max(initial=0))
+    scratch = (cuda_target.empty((n_atoms, n_u, n_max)), cuda_target.empty((n_atoms, n_u, n_max)),
+               cuda_target.empty((n_atoms, n_u)), cuda_target.empty((n_atoms, n_u)), cuda_target.empty((n_atoms, n_q)),
+               cuda_target.empty((n_atoms, n_q)))
+    n_features = params.n_features
+    outputs = cuda_target.empty((n_atoms, n_features)), cuda_target.empty((n_atoms + len(nb.i), n_features, 3))
+    kernels = cuda_target.compile_kernels((_wacsf_cuda,), _FUNCTIONS)
+    inputs = cuda_target.to_device(offsets, nb.j, nb.vector, nb.distance, weight)
+    cuda_target.launch(kernels._wacsf_cuda, n_atoms, *inputs, params.cutoff, cutoffs.KINDS[params.cutoff_function],
+                       *cuda_target.to_device(radial, gauss, powers, sets), *scratch, *outputs)
+    return cuda_target.to_host(*outputs)

@@ -18,7 +18,8 @@ import numpy as np
 from ase.build import bulk, molecule
 from numba import cuda
 
-from descriptors import coulomb, cuda_target, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf, pip
+from descriptors import (acsf, ani, coulomb, cuda_target, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf,
+                         pip, wacsf)
 from descriptors.neighbors import neighbor_list
 
 CC = (8, 0)
@@ -60,4 +61,8 @@ eann.eann(*args, eann.EannParams.auto(el, 3.0, 2, 2), device="cuda")
 deeppot_se.deeppot_se(*args, deeppot_se.DeepPotSeParams(el, 3.0, 2.0, 3), device="cuda")
 dpmd.dpmd(*args, dpmd.DpmdParams(el, 3.0, 2, 2), device="cuda")
 pair_sf.pair_sf(*args, pair_sf.PairSfParams.auto(el, 2.5, 3.0, 2, 2, 1), device="cuda")
+acsf.acsf(*args, acsf.AcsfParams.auto(el, 3.0, 2, 1, zetas=(1.0, 2.5)), device="cuda")
+wacsf.wacsf(*args, wacsf.WacsfParams.auto(el, 3.0, 2, 1), device="cuda")
+ani.ani_aev(*args, ani.AniParams.like_ani1x(el), device="cuda")
+ani.ani_terms(*args, ani.AniParams.like_ani1x(el), device="cuda")
 print("PTX compiled:", " ".join(sorted(set(compiled))))

@@ -4,7 +4,8 @@ Run under Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, see conftest.py) w
 threads per block, so each tiny input spans several blocks (checked). Inputs: a rattled
 ethanol molecule, a rattled, sheared 4-atom NaCl cell (triclinic primitive cell, two
 elements) and a 1-atom Cu cell smaller than the cutoff (every neighbour a periodic image of
-the atom itself). Values and all Jacobian arrays (item, atom, value, displacement) are
+the atom itself; kernels with one thread per centre get it repeated 2 x 2 x 1, so that its
+4 centres span two blocks). Values and all Jacobian arrays (item, atom, value, displacement) are
 compared; index arrays exactly, floats to 1e-12 relative to the array's largest entry (the
 simulator runs the same IEEE operations, a GPU may contract them into FMAs).
 """
@@ -14,7 +15,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, molecule
 
-from descriptors import coulomb, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf, pip
+from descriptors import (acsf, ani, coulomb, cutoffs, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf, pip,
+                         wacsf)
 from descriptors.neighbors import neighbor_list
 
 CUTOFF = 3.0  # Å: a few neighbours per atom keeps the simulator fast
@@ -41,7 +43,13 @@ def _cu1():
     return _rattled(bulk("Cu", "fcc", a=3.61), 0.0, seed=0)
 
 
+def _cu4():
+    return _cu1().repeat((2, 2, 1))  # 4 centres (two blocks of 3 threads), still smaller than the cutoff along c
+
+
 STRUCTURES = {"ethanol": _ethanol, "nacl": _nacl, "cu1": _cu1}
+#: for kernels with one thread per centre (one Cu atom would fill one block)
+CENTRE_STRUCTURES = {"ethanol": _ethanol, "nacl": _nacl, "cu4": _cu4}
 
 
 def _assert_same(cpu, gpu, what):
@@ -150,6 +158,51 @@ def test_eann(name, small_blocks):
     atoms = STRUCTURES[name]()
     params = eann.EannParams.auto(_elements(atoms), CUTOFF, n_radial=2, l_max=2)
     _compare(lambda **k: eann.eann(*_kernel_args(atoms), params, **k), small_blocks, name)
+
+
+@pytest.mark.parametrize("cutoff_function", sorted(cutoffs.KINDS))
+@pytest.mark.parametrize("name", sorted(CENTRE_STRUCTURES))
+def test_acsf(name, cutoff_function, small_blocks):
+    atoms = CENTRE_STRUCTURES[name]()
+    # G2 with and without a shift; G4 and G5 with integer and non-integer zeta, both lambdas
+    params = acsf.AcsfParams(_elements(atoms), CUTOFF, radial=((0.5, 0.0), (1.0, 1.5)),
+                             g4=((0.1, 1.0, -1.0), (0.3, 2.5, 1.0)), g5=((0.2, 4.0, 1.0), (0.1, 1.5, -1.0)),
+                             cutoff_function=cutoff_function)
+    _compare(lambda **k: acsf.acsf(*_kernel_args(atoms), params, **k), small_blocks, f"{name}/{cutoff_function}")
+
+
+def test_acsf_radial_only(small_blocks):
+    atoms = _nacl()
+    params = acsf.AcsfParams(_elements(atoms), CUTOFF, radial=((0.5, 0.0),))  # no angular sets
+    _compare(lambda **k: acsf.acsf(*_kernel_args(atoms), params, **k), small_blocks, "nacl")
+
+
+@pytest.mark.parametrize("name", sorted(CENTRE_STRUCTURES))
+def test_wacsf(name, small_blocks):
+    atoms = CENTRE_STRUCTURES[name]()
+    params = wacsf.WacsfParams.auto(_elements(atoms), CUTOFF, n_radial=2, n_angular=2, zetas=(1.0, 2.5),
+                                    cutoff_function="tanh")
+    _compare(lambda **k: wacsf.wacsf(*_kernel_args(atoms), params, **k), small_blocks, name)
+
+
+def _ani_params(atoms):
+    return ani.AniParams(_elements(atoms), radial_cutoff=CUTOFF, angular_cutoff=2.9, radial_eta=4.0,
+                         radial_shifts=(0.9, 2.0), angular_eta=2.0, angular_zeta=4.0, angular_shifts=(1.0, 2.0),
+                         sections=(0.4, 2.0))
+
+
+@pytest.mark.parametrize("name", sorted(CENTRE_STRUCTURES))
+def test_ani_aev(name, small_blocks):
+    atoms = CENTRE_STRUCTURES[name]()
+    aev = _compare(lambda **k: ani.ani_aev(*_kernel_args(atoms), _ani_params(atoms), **k), small_blocks, name)
+    assert aev.angular_jac.value.any()  # some angular neighbours: the angular part is exercised
+
+
+@pytest.mark.parametrize("name", sorted(CENTRE_STRUCTURES))
+def test_ani_terms(name, small_blocks):
+    atoms = CENTRE_STRUCTURES[name]()
+    terms = _compare(lambda **k: ani.ani_terms(*_kernel_args(atoms), _ani_params(atoms), **k), small_blocks, name)
+    assert len(terms.triplet) > 0
 
 
 def test_empty_neighbour_list_launches_nothing(small_blocks):

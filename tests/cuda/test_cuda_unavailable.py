@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from ase.build import molecule
 
-from descriptors import coulomb, cuda_target, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf, pip
+from descriptors import (acsf, ani, coulomb, cuda_target, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf,
+                         pip, wacsf)
 from descriptors.neighbors import neighbor_list
 
-KERNEL_MODULES = ["distances", "internal", "pip", "coulomb", "ewald", "d2", "pair_sf", "dpmd", "deeppot_se", "eann"]
+KERNEL_MODULES = ["distances", "internal", "pip", "coulomb", "ewald", "d2", "pair_sf", "dpmd", "deeppot_se", "eann",
+                  "acsf", "wacsf", "ani"]
 
 
 def test_importing_the_kernels_imports_no_cuda():
@@ -38,6 +40,10 @@ def _calls():
         "deeppot_se": lambda d: deeppot_se.deeppot_se(*args, deeppot_se.DeepPotSeParams(elements, 3.0, 2.0, 4),
                                                       device=d),
         "eann": lambda d: eann.eann(*args, eann.EannParams.auto(elements, 3.0), device=d),
+        "acsf": lambda d: acsf.acsf(*args, acsf.AcsfParams.auto(elements, 3.0, 2, 1), device=d),
+        "wacsf": lambda d: wacsf.wacsf(*args, wacsf.WacsfParams.auto(elements, 3.0, 2, 1), device=d),
+        "ani_aev": lambda d: ani.ani_aev(*args, ani.AniParams.like_ani1x(elements), device=d),
+        "ani_terms": lambda d: ani.ani_terms(*args, ani.AniParams.like_ani1x(elements), device=d),
     }
 
 

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 KERNELS = ["_blocks_cuda", "_inverse_distances_cuda", "_morse_cuda", "_pip_cuda", "_direct_cuda", "_ewald_cuda",
-           "_d2_cuda", "_eann_cuda", "_env_mat_cuda", "_dpmd_cuda", "_pair_sf_cuda", "_fill"]
+           "_d2_cuda", "_eann_cuda", "_env_mat_cuda", "_dpmd_cuda", "_pair_sf_cuda", "_acsf_cuda", "_wacsf_cuda",
+           "_aev_cuda", "_terms_cuda", "_fill"]
 
 
 def _cuda_home():

@@ -406,5 +406,3 @@ def test_bad_neighbors_and_devices_are_rejected():
         _acsf(atoms, params, nb._replace(j=nb.j + 1))
     with pytest.raises(ValueError, match=r"atoms 0 and \d+ are at distance 0.0 Å"):
         _acsf(atoms, params, nb._replace(distance=np.where(np.arange(len(nb.i)) == 0, 0.0, nb.distance)))
-    with pytest.raises(NotImplementedError, match="CUDA target"):
-        acsf(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb, params, device="cuda")

@@ -250,7 +250,3 @@ def test_unknown_element_and_missing_weight_are_named():
         _wacsf(_ethanol(), WacsfParams.auto([1, 6], 4.0))
     with pytest.raises(ValueError, match=r"weights has no entry for \['O'\]"):
         WacsfParams.auto([1, 8], 4.0, weights={"H": 1.0})
-    with pytest.raises(NotImplementedError, match="CUDA target"):
-        atoms = _ethanol()
-        nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 4.0)
-        wacsf(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc, nb, _params([1, 6, 8], 4.0), device="cuda")
