@@ -18,18 +18,9 @@ from ase.build import bulk, molecule
 from descriptors import (acsf, ani, coulomb, cutoffs, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf, pip,
                          wacsf)
 from descriptors.neighbors import neighbor_list
+from structures import ethanol as _ethanol, rattled as _rattled
 
 CUTOFF = 3.0  # Å: a few neighbours per atom keeps the simulator fast
-
-
-def _rattled(atoms, stdev, seed):
-    atoms = atoms.copy()
-    atoms.positions += np.random.default_rng(seed).normal(0.0, stdev, atoms.positions.shape)
-    return atoms
-
-
-def _ethanol():
-    return _rattled(molecule("CH3CH2OH"), 0.05, seed=2)
 
 
 def _nacl():

@@ -5,27 +5,13 @@ method's known discontinuities, errors."""
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.build import bulk, molecule
 from ase.neighborlist import neighbor_list as ase_neighbor_list
 from scipy.spatial.transform import Rotation
 
 from descriptors.dpmd import DpmdParams, dpmd
 from descriptors.jacobian import jacobian_to_dense, strain_derivative
 from descriptors.neighbors import neighbor_list
-
-
-def _rattled(atoms, stdev, seed):
-    atoms = atoms.copy()
-    atoms.positions += np.random.default_rng(seed).normal(0.0, stdev, atoms.positions.shape)
-    return atoms
-
-
-def _ethanol():
-    return _rattled(molecule("CH3CH2OH"), 0.05, seed=2)
-
-
-def _cu32():
-    return _rattled(bulk("Cu", "fcc", a=3.61, cubic=True).repeat(2), 0.08, seed=1)
+from structures import cu32 as _cu32, ethanol as _ethanol, rattled as _rattled
 
 
 def _params(atoms, cutoff=4.0, n_full=3, n_radial=6):

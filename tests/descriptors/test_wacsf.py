@@ -5,34 +5,15 @@ import json
 
 import numpy as np
 import pytest
-from ase import Atoms
-from ase.build import molecule
 from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 from descriptors.acsf import AcsfParams, acsf
 from descriptors.jacobian import jacobian_to_dense, strain_derivative
 from descriptors.neighbors import neighbor_list
 from descriptors.wacsf import WacsfParams, wacsf
+from structures import ethanol as _ethanol, rattled as _rattled, small_cell as _small_cell
 
 CUTOFF_KINDS = ("cos", "tanh", "poly")
-
-
-def _rattled(atoms, stdev, seed):
-    atoms = atoms.copy()
-    atoms.positions += np.random.default_rng(seed).normal(0.0, stdev, atoms.positions.shape)
-    return atoms
-
-
-def _ethanol():
-    return _rattled(molecule("CH3CH2OH"), 0.05, seed=2)
-
-
-def _small_cell():
-    """Two Cu and one Au in a skewed cell smaller than the cutoff (several images of each atom)."""
-    cell = [[2.7, 0.2, 0.0], [0.3, 2.9, 0.1], [-0.2, 0.4, 2.6]]
-    atoms = Atoms("Cu2Au", scaled_positions=[[0.0, 0.0, 0.0], [0.45, 0.55, 0.5], [0.8, 0.2, 0.35]],
-                  cell=cell, pbc=True)
-    return _rattled(atoms, 0.03, seed=3)
 
 
 def _params(elements, cutoff, kind="cos", weights=None):

@@ -10,15 +10,6 @@ from zoo import keys, reference
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """A private cache directory for this module's generations."""
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(reference.CACHE_ENV, str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
 def cu(cache):
     return reference.load("cu_emt", n_structures=6)
 

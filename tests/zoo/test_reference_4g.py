@@ -9,14 +9,6 @@ from zoo import keys, reference
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(reference.CACHE_ENV, str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
 def carbon(cache):
     # one structure per (charge state, temperature)
     return reference.load("carbon_chain_xtb", n_structures=2 * len(reference.CARBON_SEGMENTS))

@@ -8,14 +8,6 @@ from zoo import keys, reference
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(reference.CACHE_ENV, str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
 def water(cache):
     return reference.load("water_xtb", n_structures=len(reference.WATER_CLUSTERS))
 
