@@ -1,12 +1,15 @@
-"""Command line: ``python -m benchmarks run SWEEP.toml [--out results] [--scheduler ADDRESS] [--workers N] [--fresh]``."""
+"""Command line: ``python -m benchmarks run SWEEP.toml [--out results] [--scheduler ADDRESS] [--workers N] [--fresh]
+[--device cuda]``."""
 
 import argparse
 import logging
+import os
 import sys
 
 from benchmarks.report import comparison_table
 from benchmarks.runner import is_success, run, sweep_folder, write_results
 from benchmarks.sweep import load_sweep
+from descriptors.cuda_target import DEVICE_ENV
 
 
 def main(argv=None) -> int:
@@ -20,7 +23,12 @@ def main(argv=None) -> int:
                          help="address of a running dask scheduler (default: a LocalCluster on this machine)")
     run_cmd.add_argument("--workers", type=int, default=None,
                          help="LocalCluster workers (default: cores // threads of the sweep); 0: run in this process")
+    run_cmd.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                         help=f"where the featurizers' kernels run (sets ${DEVICE_ENV} for this process and its "
+                              "LocalCluster workers; workers of a --scheduler cluster need it in their own environment)")
     args = parser.parse_args(argv)
+    if args.device:
+        os.environ[DEVICE_ENV] = args.device  # LocalCluster worker processes inherit it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     sweep = load_sweep(args.sweep)

@@ -41,6 +41,8 @@ from descriptors import cutoffs
 
 #: environment variable: threads per block of every launch (tests set it small)
 THREADS_ENV = "NNP_ZOO_CUDA_THREADS"
+#: environment variable naming the device of the featurizers' kernel calls ("cpu" or "cuda")
+DEVICE_ENV = "NNP_ZOO_DEVICE"
 #: threads per block when :data:`THREADS_ENV` is unset (a multiple of the 32-thread warp)
 DEFAULT_THREADS = 128
 
@@ -88,6 +90,12 @@ def use_cuda(device, name: str) -> bool:
         raise ValueError(f"{name}: device must be 'cpu' or 'cuda', received {device!r}")
     module()
     return True
+
+
+def default_device() -> str:
+    """The device featurizers run their kernels on: :data:`DEVICE_ENV`, else "cpu" (checked
+    where a kernel is called, by :func:`use_cuda`)."""
+    return os.environ.get(DEVICE_ENV) or "cpu"
 
 
 def threads_per_block() -> int:

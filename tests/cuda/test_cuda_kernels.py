@@ -15,8 +15,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, molecule
 
-from descriptors import (acsf, ani, coulomb, cutoffs, d2, deeppot_se, distances, dpmd, eann, internal, pair_sf, pip,
-                         wacsf)
+from descriptors import (acsf, ani, coulomb, cuda_target, cutoffs, d2, deeppot_se, distances, dpmd, eann, internal,
+                         pair_sf, pip, wacsf)
 from descriptors.neighbors import neighbor_list
 from structures import ethanol as _ethanol, rattled as _rattled
 
@@ -200,3 +200,37 @@ def test_empty_neighbour_list_launches_nothing(small_blocks):
     atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 5.0]])  # no pair within the cutoff
     values, jac, _, _ = eann.eann(*_kernel_args(atoms), eann.EannParams.auto((1,), CUTOFF, 2, 1), device="cuda")
     assert values.shape == (0, 8) and jac.value.shape == (0, 8, 3)
+
+
+def _featurizers(atoms):
+    """Featurizers as models build them: ACSF (HDNNP), distances (SchNet) and the ACSF +
+    Gaussian-Coulomb composite of the 4G models (the kernels themselves are compared above)."""
+    from zoo.featurizers import AcsfFeaturizer, CompositeFeaturizer, CoulombFeaturizer
+    from zoo.featurizers.distances import DistanceFeaturizer
+
+    elements = _elements(atoms)
+    widths = np.linspace(0.5, 0.9, len(elements))
+    return {
+        "acsf": AcsfFeaturizer(acsf.AcsfParams.auto(elements, CUTOFF, 2, 1)),
+        "distances": DistanceFeaturizer(elements, CUTOFF),
+        "acsf+gaussian coulomb": CompositeFeaturizer([
+            AcsfFeaturizer(acsf.AcsfParams.auto(elements, CUTOFF, 2, 1)),
+            CoulombFeaturizer(elements, coulomb.CoulombParams(damping="gaussian", accuracy=1e-5), widths)]),
+    }
+
+
+@pytest.mark.parametrize("name", ["ethanol", "nacl"])
+def test_featurizers_on_the_device_give_the_cpu_inputs(name, small_blocks, monkeypatch):
+    """NNP_ZOO_DEVICE=cuda moves every kernel call of a model's featurizer to the device."""
+    atoms = STRUCTURES[name]()
+    args = (atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
+    for what, featurizer in _featurizers(atoms).items():
+        cpu = featurizer.featurize(*args)
+        monkeypatch.setenv(cuda_target.DEVICE_ENV, "cuda")
+        small_blocks.clear()
+        gpu = featurizer.featurize(*args)
+        monkeypatch.delenv(cuda_target.DEVICE_ENV)
+        assert small_blocks, f"{name}/{what}: no kernel was launched on the device"
+        assert sorted(cpu) == sorted(gpu)
+        for key in cpu:
+            _assert_same(cpu[key], gpu[key], f"{name}/{what}/{key}")

@@ -77,3 +77,42 @@ def test_block_size_default_and_setting(monkeypatch):
     assert cuda_target.threads_per_block() == cuda_target.DEFAULT_THREADS
     monkeypatch.setenv(cuda_target.THREADS_ENV, "7")
     assert cuda_target.threads_per_block() == 7
+
+
+def _ethanol_acsf_featurizer():
+    from zoo.featurizers import AcsfFeaturizer
+
+    return AcsfFeaturizer(acsf.AcsfParams.auto((1, 6, 8), 3.0, 2, 1))
+
+
+def test_featurizers_take_their_device_from_the_environment_or_an_attribute(monkeypatch):
+    """NNP_ZOO_DEVICE (or featurizer.device) reaches the kernel call; it is not saved."""
+    from numba import cuda
+
+    if cuda.is_available():
+        pytest.skip("a GPU is available here; the error path cannot be reached")
+    atoms = molecule("CH3CH2OH")
+    args = (atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
+    featurizer = _ethanol_acsf_featurizer()
+    assert featurizer.kernel_device == "cpu"
+    featurizer.featurize(*args)
+    monkeypatch.setenv(cuda_target.DEVICE_ENV, "cuda")
+    assert featurizer.kernel_device == "cuda"
+    with pytest.raises(cuda_target.CudaUnavailableError, match="use device='cpu'"):
+        featurizer.featurize(*args)
+    featurizer.device = "cpu"  # the attribute wins over the environment
+    featurizer.featurize(*args)
+    monkeypatch.setenv(cuda_target.DEVICE_ENV, "gpu")
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', received 'gpu'"):
+        _ethanol_acsf_featurizer().featurize(*args)
+    assert "device" not in str(featurizer.serialize())
+
+
+def test_a_composite_featurizer_passes_its_device_to_its_parts():
+    from zoo.featurizers import CompositeFeaturizer, CoulombFeaturizer
+
+    composite = CompositeFeaturizer([_ethanol_acsf_featurizer(), CoulombFeaturizer((1, 6, 8))])
+    composite.device = "cuda"
+    assert [part.kernel_device for part in composite.parts] == ["cuda", "cuda"]
+    composite.device = None
+    assert [part.device for part in composite.parts] == [None, None]

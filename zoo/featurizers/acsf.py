@@ -20,5 +20,6 @@ class AcsfFeaturizer(ParamsFeaturizer):
     jacobians = (keys.DESCRIPTORS_JACOBIAN,)
 
     def featurize_structure(self, numbers, positions, cell, pbc):
-        values, jac = acsf(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params)
+        values, jac = acsf(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params,
+                           device=self.kernel_device)
         return jacobian_entries(keys.DESCRIPTORS_JACOBIAN, values, jac)

@@ -31,7 +31,8 @@ class AniFeaturizer(_AniBase):
     jacobians = (keys.ANI_RADIAL_JACOBIAN, keys.ANI_ANGULAR_JACOBIAN)
 
     def featurize_structure(self, numbers, positions, cell, pbc):
-        out = ani_aev(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params)
+        out = ani_aev(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params,
+                      device=self.kernel_device)
         return {**jacobian_entries(keys.ANI_RADIAL_JACOBIAN, out.radial, out.radial_jac),
                 **jacobian_entries(keys.ANI_ANGULAR_JACOBIAN, out.angular, out.angular_jac)}
 
@@ -54,7 +55,8 @@ class AniTermsFeaturizer(_AniBase):
         return len(self.params.radial_shifts) + self.params.n_angular_terms
 
     def featurize_structure(self, numbers, positions, cell, pbc):
-        t = ani_terms(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params)
+        t = ani_terms(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params,
+                      device=self.kernel_device)
         return {**jacobian_entries(keys.ANI_PAIR_JACOBIAN, t.pair, t.pair_jac),
                 keys.ANI_PAIR_CENTRE: t.pair_centre, keys.ANI_PAIR_NEIGHBOR: t.pair_neighbor,
                 **jacobian_entries(keys.ANI_TRIPLET_JACOBIAN, t.triplet, t.triplet_jac),

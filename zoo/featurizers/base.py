@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from ase.data import chemical_symbols
 
+from descriptors import cuda_target
 from descriptors.neighbors import Neighbors, neighbor_list
 from zoo import keys
 
@@ -84,6 +85,14 @@ class Featurizer:
 
     #: the differentiable inputs this featurizer produces, with their Jacobian keys
     jacobians: tuple[keys.JacobianKeys, ...] = ()
+    #: where the kernels run, "cpu" or "cuda"; None: ``$NNP_ZOO_DEVICE``, else "cpu". A
+    #: runtime choice, not saved with a model (a model trained on a GPU loads anywhere).
+    device: str | None = None
+
+    @property
+    def kernel_device(self) -> str:
+        """The ``device`` argument of this featurizer's kernel calls."""
+        return self.device or cuda_target.default_device()
 
     def __init__(self, elements):
         self.elements = tuple(sorted(int(z) for z in elements))

@@ -30,6 +30,19 @@ class CompositeFeaturizer(Featurizer):
         self.parts = tuple(parts)
         self.jacobians = tuple(jac for part in parts for jac in part.jacobians)
 
+    _device = None
+
+    @property
+    def device(self):
+        """As :attr:`Featurizer.device`; setting it sets every part's."""
+        return self._device
+
+    @device.setter
+    def device(self, value):
+        self._device = value
+        for part in self.parts:
+            part.device = value
+
     def part(self, cls) -> Featurizer:
         """The (first) part of type ``cls``."""
         for part in self.parts:

@@ -26,6 +26,6 @@ class DeepPotSeFeaturizer(ParamsFeaturizer):
 
     def featurize_structure(self, numbers, positions, cell, pbc):
         values, jac, rows = deeppot_se(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc),
-                                       self.params)
+                                       self.params, device=self.kernel_device)
         return {**jacobian_entries(keys.ENV_MATRIX_JACOBIAN, values, jac), keys.ENV_MATRIX_CENTRE: rows.centre,
                 keys.ENV_MATRIX_NEIGHBOR_ELEMENT: rows.neighbor_element, keys.ENV_MATRIX_SLOT: rows.slot}

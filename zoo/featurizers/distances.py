@@ -51,7 +51,8 @@ class DistanceFeaturizer(Featurizer):
         else:
             neighbors = neighbor_list(positions, cell, pbc, self.cutoff)
         check_min_distance(neighbors.distance, neighbors.i, neighbors.j)
-        values, jac, centre, neighbor = pair_distances(neighbors, len(positions), self.cutoff)
+        values, jac, centre, neighbor = pair_distances(neighbors, len(positions), self.cutoff,
+                                                                  device=self.kernel_device)
         jk = keys.PAIR_DISTANCE_JACOBIAN
         return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
                 jk.displacement: jac.displacement, keys.PAIR_CENTRE: centre, keys.PAIR_NEIGHBOR: neighbor}

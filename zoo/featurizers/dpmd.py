@@ -22,5 +22,6 @@ class DpmdFeaturizer(ParamsFeaturizer):
     jacobians = (keys.DPMD_JACOBIAN,)
 
     def featurize_structure(self, numbers, positions, cell, pbc):
-        values, jac = dpmd(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params)
+        values, jac = dpmd(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc), self.params,
+                           device=self.kernel_device)
         return jacobian_entries(keys.DPMD_JACOBIAN, values, jac)

@@ -21,6 +21,7 @@ class EannFeaturizer(ParamsFeaturizer):
 
     def featurize_structure(self, numbers, positions, cell, pbc):
         values, jac, centre, neighbor_element = eann(positions, numbers, cell, pbc,
-                                                     self.neighbors(positions, cell, pbc), self.params)
+                                                     self.neighbors(positions, cell, pbc), self.params,
+                                                     device=self.kernel_device)
         return {**jacobian_entries(keys.GTO_JACOBIAN, values, jac), keys.GTO_CENTRE: centre,
                 keys.GTO_NEIGHBOR_ELEMENT: neighbor_element}

@@ -50,7 +50,7 @@ class CoulombFeaturizer(Featurizer):
 
     def featurize_structure(self, numbers, positions, cell, pbc):
         widths = None if self.widths is None else np.asarray(self.widths)[element_index(numbers, self.elements)]
-        values, jac = coulomb_matrix(positions, cell, pbc, self.params, widths)
+        values, jac = coulomb_matrix(positions, cell, pbc, self.params, widths, device=self.kernel_device)
         i, j = triangle_indices(len(positions))
         return {keys.COULOMB_I: i, keys.COULOMB_J: j, **_jacobian_items(keys.COULOMB_JACOBIAN, values, jac)}
 
@@ -82,7 +82,7 @@ class D2Featurizer(Featurizer):
     def featurize_structure(self, numbers, positions, cell, pbc):
         neighbors = neighbor_list(positions, cell, pbc, self.params.cutoff)
         check_min_distance(neighbors.distance, neighbors.i, neighbors.j)
-        values, jac = d2(numbers, neighbors, self.params)
+        values, jac = d2(numbers, neighbors, self.params, device=self.kernel_device)
         return _jacobian_items(keys.D2_JACOBIAN, values, jac)
 
     def get_config(self) -> dict:

@@ -116,4 +116,4 @@ class InverseDistanceFeaturizer(MoleculeFeaturizer):
         return n * (n - 1) // 2
 
     def molecule_inputs(self, positions):
-        return jacobian_inputs(keys.INVERSE_DISTANCES_JACOBIAN, *inverse_distances(positions))
+        return jacobian_inputs(keys.INVERSE_DISTANCES_JACOBIAN, *inverse_distances(positions, device=self.kernel_device))

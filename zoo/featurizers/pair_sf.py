@@ -34,7 +34,7 @@ class PairSfFeaturizer(ParamsFeaturizer):
 
     def featurize_structure(self, numbers, positions, cell, pbc):
         values, jac, pairs = pair_sf(positions, numbers, cell, pbc, self.neighbors(positions, cell, pbc),
-                                     self.params)
+                                     self.params, device=self.kernel_device)
         element = element_index(np.asarray(numbers), self.elements)
         pair_type = np.asarray(self.params.pair_type(element[pairs.i], element[pairs.j]), np.int64)
         return {**jacobian_entries(keys.PAIR_SF_JACOBIAN, values, jac), keys.PAIR_SF_I: pairs.i,

@@ -46,7 +46,8 @@ class PipFeaturizer(MoleculeFeaturizer):
         return self.basis.n_basis
 
     def molecule_inputs(self, positions):
-        return jacobian_inputs(keys.PIP_JACOBIAN, *pip(positions, self.basis, self.morse_range))
+        return jacobian_inputs(keys.PIP_JACOBIAN, *pip(positions, self.basis, self.morse_range,
+                                                              device=self.kernel_device))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "degree": self.degree, "morse_range": self.morse_range}
