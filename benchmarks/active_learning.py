@@ -1,12 +1,16 @@
 """Committee active learning vs random selection on the built-in Cu EMT data.
 
-    python -m benchmarks.active_learning [--rounds 5] [--per-round 10] [--out results/active_learning]
+    python -m benchmarks.active_learning [--rounds 4] [--per-round 10] [--out results/active_learning]
 
 Both strategies start from the same few labelled cu_emt structures, explore with Langevin
 MD of the committee mean (Cu-108, EMT as the reference that labels the chosen structures)
 and are scored on the same held-out cu_emt test structures each round. Writes
 ``curve.csv`` (one row per strategy and round) and ``curve.png`` (test force RMSE vs.
 number of labelled structures).
+
+The defaults (4 rounds of 10 labels from 10 to 50 structures, committees of 4 trained for 40
+epochs, 200 MD steps per round, 50 test structures) take about 17 minutes on 2 cores: each
+member costs ~10 ms per structure and epoch, each MD step ~0.16 s (four Cu-108 predictions).
 """
 
 from __future__ import annotations
@@ -51,16 +55,18 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.active_learning", description=__doc__)
     parser.add_argument("--initial", type=int, default=10, help="labelled structures to start from")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=10)
     parser.add_argument("--committee", type=int, default=4)
-    parser.add_argument("--md-steps", type=int, default=400)
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--test", type=int, default=100)
+    parser.add_argument("--md-steps", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--test", type=int, default=50)
+    parser.add_argument("--structures", type=int, default=None,
+                        help="cu_emt structures to load (default: the set's default size; small for smoke runs)")
     parser.add_argument("--out", default="results/active_learning")
     args = parser.parse_args(argv)
 
-    data = zoo.reference.load("cu_emt")
+    data = zoo.reference.load("cu_emt", n_structures=args.structures)
     labelled, test = data[:args.initial], data[len(data) - args.test:]
     exploration = Exploration(start=data.to_atoms(0), temperature=900.0, steps=args.md_steps, stride=5)
     train = member_trainer(args.epochs, (20, 20))

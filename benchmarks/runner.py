@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 import zoo
+from benchmarks import baselines
 from benchmarks.metrics import accuracy
 from benchmarks.sweep import Budget, DataSpec, Sweep
 from benchmarks.timing import median_seconds
@@ -39,6 +40,8 @@ TIMING_STRUCTURES = 8
 #: file-name suffix of a cell's stored test predictions, and the prefixes of their arrays
 PREDICTIONS_SUFFIX = ".test.npz"
 PREDICTED, REFERENCE = "predicted_", "reference_"
+#: prefix of the baseline's energy and forces in the stored predictions of a Δ cell
+BASELINE = "baseline_"
 
 
 def load_data(spec: DataSpec):
@@ -126,11 +129,24 @@ def save_predictions(path: Path, arrays: dict) -> None:
     tmp.replace(path)
 
 
+def time_baseline(name: str, data) -> float:
+    """µs per atom of baseline ``name``'s energy and forces on ``data``, median of repeats."""
+    return 1e6 * median_seconds(lambda: baselines.compute(data, name), repeats=3) / int(data.n_atoms.sum())
+
+
 def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: int, budget: Budget,
-             predictions_path: Path | None = None) -> dict:
+             predictions_path: Path | None = None, baseline: str | None = None) -> dict:
     """Fit one model on one training set and measure it; returns one results row (and
-    writes the test predictions to ``predictions_path`` when given)."""
+    writes the test predictions to ``predictions_path`` when given).
+
+    With ``baseline`` (a name in :data:`benchmarks.baselines.BASELINES`) the model is a Δ
+    model: it fits target − baseline energies and forces and predicts baseline + its
+    correction; its inference time includes the baseline's, which is also reported alone
+    (``baseline_us_atom``)."""
     train, val, test = split_data(data, spec, n_train, seed)
+    if baseline:  # the same split of the baseline's labels
+        base_train, base_val, base_test = split_data(baselines.labels(data, baseline), spec, n_train, seed)
+        train, val = baselines.difference(train, base_train), baselines.difference(val, base_val)
     keras.utils.set_random_seed(seed)
     model = zoo.create(name, elements=data.elements, **hyper)
     model.compile(optimizer=keras.optimizers.Adam(budget.learning_rate))
@@ -141,10 +157,16 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
                         callbacks=[schedule, stop], verbose=0, seed=seed)
     train_seconds = time.perf_counter() - start
     prediction = model.predict(test, batch_size=budget.batch_size, verbose=0)
+    if baseline:
+        prediction = baselines.restore(prediction, base_test)
     if predictions_path is not None:
-        save_predictions(predictions_path, test_predictions(prediction, test))
+        arrays = test_predictions(prediction, test)
+        if baseline:
+            arrays.update({f"{BASELINE}{key}": base_test.labels[key] for key in baselines.CORRECTED})
+        save_predictions(predictions_path, arrays)
     timing_set = test[np.arange(min(TIMING_STRUCTURES, len(test)))]
     steady = schedule.epoch_seconds[2:] or schedule.epoch_seconds  # skip tracing / cache fill
+    baseline_us = {"baseline_us_atom": time_baseline(baseline, timing_set)} if baseline else {}
     return {
         "n_params": int(model.count_params()),
         "epochs": len(history.history["loss"]),
@@ -152,7 +174,8 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
         **accuracy(prediction, test),
         "featurize_us_atom": time_featurization(model, [timing_set.structure(s) for s in range(len(timing_set))]),
         "train_s_epoch": float(np.median(steady)),
-        "inference_us_atom": time_inference(model, timing_set),
+        "inference_us_atom": time_inference(model, timing_set) + baseline_us.get("baseline_us_atom", 0.0),
+        **baseline_us,
     }
 
 
@@ -162,7 +185,8 @@ def cell_key(row: dict, hyper: dict, spec: DataSpec, budget: Budget) -> str:
     identity = json.dumps({"row": row, "hyper": hyper, "data": dataclasses.asdict(spec),
                            "budget": dataclasses.asdict(budget)}, sort_keys=True, default=str)
     digest = hashlib.sha1(identity.encode()).hexdigest()[:10]
-    return f"{row['model']}-{Path(row['dataset']).stem}-n{row['n_train']}-s{row['seed']}-{digest}"
+    model = f"{row['model']}+delta-{row['baseline']}" if row.get("baseline") else row["model"]
+    return f"{model}-{Path(row['dataset']).stem}-n{row['n_train']}-s{row['seed']}-{digest}"
 
 
 def finished_cell(cells: Path | None, key: str) -> dict | None:
@@ -183,7 +207,7 @@ def is_success(status: str) -> bool:
 class Cell:
     """One model × data set × training size × seed of a sweep, with what it needs to run."""
 
-    row: dict  # model, generation, dataset, n_train, seed: the first columns of its result row
+    row: dict  # model, generation, dataset, n_train, seed (and baseline of a Δ cell): its first columns
     hyper: dict
     spec: DataSpec
     budget: Budget
@@ -193,12 +217,19 @@ class Cell:
         return cell_key(self.row, self.hyper, self.spec, self.budget)
 
 
+def cell_row(name: str, generation: str, dataset: str, n_train: int, seed: int, baseline: str | None) -> dict:
+    """The identity columns of a cell. Only Δ cells have a ``baseline`` entry, so the keys
+    of direct cells stay what they were before Δ cells existed (stored results stay valid)."""
+    row = {"model": name, "generation": generation, "dataset": dataset, "n_train": n_train, "seed": seed}
+    return {**row, "baseline": baseline} if baseline else row
+
+
 def plan(sweep: Sweep, models: dict) -> list[Cell]:
-    """Every cell of ``sweep``, data set by data set."""
-    return [Cell({"model": name, "generation": models[name].generation, "dataset": spec.name,
-                  "n_train": n_train, "seed": seed}, sweep.hyper.get(name, {}), spec, sweep.budget)
+    """Every cell of ``sweep``, data set by data set; a Δ model's Δ cells follow its direct ones."""
+    return [Cell(cell_row(name, models[name].generation, spec.name, n_train, seed, baseline),
+                 sweep.hyper.get(name, {}), spec, sweep.budget)
             for spec in sweep.datasets for name in sweep.model_names(models, spec)
-            for n_train in spec.n_train for seed in sweep.seeds]
+            for baseline in sweep.baselines(name) for n_train in spec.n_train for seed in sweep.seeds]
 
 
 @functools.lru_cache(maxsize=4)
@@ -218,9 +249,10 @@ def execute(cell: Cell, cells: Path | None = None) -> dict:
             return store_cell(cells, cell.key, {**row, "status": f"skipped: {reason}"})
         predictions = cells / f"{cell.key}{PREDICTIONS_SUFFIX}" if cells is not None else None
         row.update(run_cell(row["model"], cell.hyper, data, cell.spec, row["n_train"], row["seed"], cell.budget,
-                            predictions))
+                            predictions, baseline=row.get("baseline")))
         row["status"] = "ok"
-        log.info("done %s/%s: E %.2f meV/atom, F %.1f meV/Å, %d epochs in %.0f s", row["model"], row["dataset"],
+        model = f"{row['model']}+Δ({row['baseline']})" if row.get("baseline") else row["model"]
+        log.info("done %s/%s: E %.2f meV/atom, F %.1f meV/Å, %d epochs in %.0f s", model, row["dataset"],
                  row["energy_rmse_mev_atom"], row["forces_rmse_mev_a"], row["epochs"], row["train_seconds"])
     except Exception as err:  # a failing cell is a result, not the end of the sweep
         traceback.print_exc()
@@ -252,8 +284,10 @@ def run(sweep: Sweep, folder: Path | None = None, scheduler: str | None = None,
         if row is not None:
             log.info("cell %s finished before (%s)", key, row["status"])
     pending = [c for c in todo if done[c.key] is None]
-    for cell in pending:  # generate reference sets once, here, before workers read the cache
-        cached_data(cell.spec)
+    for cell in pending:  # generate reference sets and baseline labels once, here, before workers read the cache
+        data = cached_data(cell.spec)
+        if cell.row.get("baseline"):
+            baselines.labels(data, cell.row["baseline"])
     done.update(run_cells(pending, cells, sweep.threads, scheduler, workers))
     return pd.DataFrame([done[c.key] for c in todo])
 

@@ -33,6 +33,17 @@ class DataSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class DeltaSpec:
+    """Δ-learning cells: each listed model also runs as a correction to ``baseline`` (a
+    name in :data:`benchmarks.baselines.BASELINES`), next to its direct cells, with the same
+    hyper-parameters, data and budget."""
+
+    baseline: str
+    #: the models that get Δ cells; None: every model of the sweep
+    models: tuple[str, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Sweep:
     name: str
     models: tuple[str, ...] | str
@@ -42,6 +53,13 @@ class Sweep:
     hyper: dict = dataclasses.field(default_factory=dict)
     #: cores one cell uses (TensorFlow and Numba threads of its worker)
     threads: int = 2
+    delta: DeltaSpec | None = None
+
+    def baselines(self, model: str) -> tuple[str | None, ...]:
+        """The variants of ``model`` to run: None (direct) and, for a Δ model, its baseline."""
+        if self.delta is None or (self.delta.models is not None and model not in self.delta.models):
+            return (None,)
+        return (None, self.delta.baseline)
 
     def model_names(self, registered, spec: DataSpec | None = None) -> list[str]:
         """The models of the sweep (or of data set ``spec`` when it names its own);
@@ -64,6 +82,15 @@ def _models(value):
     return value if value is None or value == "all" else tuple(value)
 
 
+def _delta(table: dict | None) -> DeltaSpec | None:
+    if table is None:
+        return None
+    from benchmarks.baselines import check_name
+
+    models = table.get("models")
+    return DeltaSpec(baseline=check_name(table["baseline"]), models=None if models is None else tuple(models))
+
+
 def load_sweep(path) -> Sweep:
     """Read a sweep TOML file (see benchmarks/sweeps/quick.toml)."""
     path = Path(path)
@@ -76,9 +103,22 @@ def load_sweep(path) -> Sweep:
                      n_val=int(d["n_val"]), n_test=int(d["n_test"]), n_structures=d.get("n_structures"),
                      models=_models(d.get("models")))
             for d in spec["datasets"])
-        return Sweep(name=spec.get("name", path.stem), models=_models(spec.get("models", "all")),
-                     datasets=datasets, seeds=tuple(spec.get("seeds", [0])),
-                     budget=Budget(**spec.get("budget", {})), hyper=spec.get("hyper", {}),
-                     threads=int(spec.get("threads", 2)))
+        sweep = Sweep(name=spec.get("name", path.stem), models=_models(spec.get("models", "all")),
+                      datasets=datasets, seeds=tuple(spec.get("seeds", [0])),
+                      budget=Budget(**spec.get("budget", {})), hyper=spec.get("hyper", {}),
+                      threads=int(spec.get("threads", 2)), delta=_delta(spec.get("delta")))
     except (KeyError, TypeError) as err:
         raise ValueError(f"sweep file {path} is malformed ({err!r}); see benchmarks/sweeps/quick.toml") from err
+    check_delta_models(sweep)
+    return sweep
+
+
+def check_delta_models(sweep: Sweep) -> None:
+    """Δ models must be models of the sweep (a typo would silently drop the Δ cells)."""
+    if sweep.delta is None or sweep.delta.models is None or "all" in (sweep.models, *(d.models for d in sweep.datasets)):
+        return
+    listed = set(sweep.models).union(*(d.models for d in sweep.datasets if d.models is not None))
+    unknown = set(sweep.delta.models) - listed
+    if unknown:
+        raise ValueError(f"sweep {sweep.name!r}: delta.models names {sorted(unknown)}, which the sweep does not run; "
+                         f"its models: {sorted(listed)}")
