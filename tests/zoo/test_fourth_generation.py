@@ -240,8 +240,11 @@ def test_bpopnn_charge_gradient_is_the_response_of_the_scf_charges(nacl_data):
     weight = model.network.trainable_variables[0]
     probe = np.random.default_rng(2).normal(size=int(nacl_data.n_atoms[:3].sum()))
     with tf.GradientTape() as tape:
-        projected = tf.reduce_sum(probe * model(x)[keys.CHARGES])
+        projected = tf.reduce_sum(probe * model(x, training=True)[keys.CHARGES])
     analytic = tape.gradient(projected, weight).numpy()
+    with tf.GradientTape() as tape:  # prediction skips the response step: no gradient
+        untrained = tf.reduce_sum(probe * model(x)[keys.CHARGES])
+    assert tape.gradient(untrained, weight) is None
     original, h = weight.numpy(), 1e-5
     for index in [(3, 2), (-1, 0), (-1, 1)]:  # an ACSF input weight and two charge-input weights
         shifted = []

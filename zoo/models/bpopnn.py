@@ -132,10 +132,12 @@ class BpopNN(GaussianChargePotential):
             out[keys.CHARGES] = charges
         else:
             charges, out[keys.SCF_RESIDUAL] = self.scf_charges(inputs, scaled)
-            # value: the SCF charges; derivative: that of one Newton step from them, which at
-            # convergence is the charges' response to the weights (implicit function theorem)
-            step = self.newton_step(inputs, scaled, charges, clip_curvature=False)
-            out[keys.CHARGES] = charges + (step - tf.stop_gradient(step))
+            out[keys.CHARGES] = charges
+            if training:  # only the charge loss needs the charges' response to the weights
+                # value: the SCF charges; derivative: that of one Newton step from them, which
+                # at convergence is that response (implicit function theorem)
+                step = self.newton_step(inputs, scaled, charges, clip_curvature=False)
+                out[keys.CHARGES] = charges + (step - tf.stop_gradient(step))
         quadratic = 0.5 * self.hardness(element) * tf.square(charges)
         out[keys.ATOMIC_ENERGIES] = self.network_energies(scaled, element, charges)
         out[keys.PHYSICAL_ENERGIES] = quadratic + self.electrostatic_energies(charges, inputs)
