@@ -5,6 +5,7 @@ their charge states and the non-local charge transfer they are built to show."""
 import numpy as np
 import pytest
 
+from gfn2_labels import assert_gfn2_labels_of_the_stated_charge
 from zoo import keys, reference
 
 
@@ -139,19 +140,4 @@ def test_na9cl8_set_mixes_the_two_clusters(na9cl8):
 
 @pytest.mark.parametrize("name", ["carbon", "ag3", "na9cl8"])
 def test_labels_are_gfn2_xtb_of_the_stated_charge(name, request):
-    from tblite.ase import TBLite
-
-    data = request.getfixturevalue(name)
-    for key in keys.LABELS:
-        assert data.has_label(key), key
-    sums = np.add.reduceat(data.labels[keys.CHARGES], data.offsets[:-1])
-    np.testing.assert_allclose(sums, data.labels[keys.TOTAL_CHARGE], atol=1e-6)
-    for charge in np.unique(data.labels[keys.TOTAL_CHARGE]):
-        s = int(np.flatnonzero(data.labels[keys.TOTAL_CHARGE] == charge)[0])
-        atoms = data.to_atoms(s)
-        atoms.calc = TBLite(**reference.XTB_SETTINGS, charge=int(charge))
-        ref = data.structure(s)
-        np.testing.assert_allclose(atoms.get_potential_energy(), ref[keys.ENERGY], rtol=0, atol=1e-6)
-        np.testing.assert_allclose(atoms.get_forces(), ref[keys.FORCES], rtol=0, atol=1e-6)
-        np.testing.assert_allclose(atoms.get_charges(), ref[keys.CHARGES], rtol=0, atol=1e-6)
-        np.testing.assert_allclose(atoms.get_dipole_moment(), ref[keys.DIPOLE], rtol=0, atol=1e-6)
+    assert_gfn2_labels_of_the_stated_charge(request.getfixturevalue(name))

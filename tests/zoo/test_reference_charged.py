@@ -4,6 +4,7 @@ checked against GFN2-xTB itself and for their mix of charge states."""
 import numpy as np
 import pytest
 
+from gfn2_labels import assert_gfn2_labels_of_the_stated_charge
 from zoo import keys, reference
 
 
@@ -39,18 +40,4 @@ def test_nacl_clusters_mix_charge_states(nacl):
 
 @pytest.mark.parametrize("name", ["water", "nacl"])
 def test_labels_are_gfn2_xtb_of_the_stated_charge(name, request):
-    from tblite.ase import TBLite
-
-    data = request.getfixturevalue(name)
-    for key in keys.LABELS:
-        assert data.has_label(key), key
-    sums = np.add.reduceat(data.labels[keys.CHARGES], data.offsets[:-1])
-    np.testing.assert_allclose(sums, data.labels[keys.TOTAL_CHARGE], atol=1e-6)
-    s = int(np.flatnonzero(data.labels[keys.TOTAL_CHARGE] != 0)[0])
-    atoms = data.to_atoms(s)
-    atoms.calc = TBLite(**reference.XTB_SETTINGS, charge=int(data.labels[keys.TOTAL_CHARGE][s]))
-    ref = data.structure(s)
-    np.testing.assert_allclose(atoms.get_potential_energy(), ref[keys.ENERGY], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(atoms.get_forces(), ref[keys.FORCES], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(atoms.get_charges(), ref[keys.CHARGES], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(atoms.get_dipole_moment(), ref[keys.DIPOLE], rtol=0, atol=1e-6)
+    assert_gfn2_labels_of_the_stated_charge(request.getfixturevalue(name))
