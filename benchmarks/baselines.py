@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo import keys
 from zoo.data import Dataset
-from zoo.delta import CORRECTED
+from zoo.delta import CORRECTED, baseline_labels, total_charges
 
 #: bumped whenever a baseline's settings change, to invalidate cached labels
 CACHE_VERSION = 1
@@ -52,24 +51,10 @@ def check_name(name: str) -> str:
     return name
 
 
-def total_charges(data: Dataset) -> np.ndarray:
-    """float [S], e: the labelled total charge of each structure, 0 where there is none."""
-    if keys.TOTAL_CHARGE not in data.labels:
-        return np.zeros(len(data))
-    charge = data.labels[keys.TOTAL_CHARGE]
-    return np.where(np.isfinite(charge), charge, 0.0)  # a structure without the label is neutral
-
-
 def compute(data: Dataset, name: str) -> Dataset:
     """``data``'s structures labelled with baseline ``name``: ENERGY [S] eV, FORCES [n_atoms, 3] eV/Å."""
-    make = BASELINES[check_name(name)]
-    energy, forces = np.empty(len(data)), np.empty((len(data.numbers), 3))
-    for s, (atoms, charge) in enumerate(zip(data.iter_atoms(), total_charges(data))):
-        atoms.calc = make(float(charge))
-        energy[s] = atoms.get_potential_energy()
-        forces[data.offsets[s]:data.offsets[s + 1]] = atoms.get_forces()
-    return Dataset.from_arrays(data.numbers, data.positions, data.n_atoms, cell=data.cell, pbc=data.pbc,
-                               **{keys.ENERGY: energy, keys.FORCES: forces})
+    base = baseline_labels(data, BASELINES[check_name(name)], charged=True)
+    return Dataset.from_arrays(data.numbers, data.positions, data.n_atoms, cell=data.cell, pbc=data.pbc, **base)
 
 
 def fingerprint(data: Dataset) -> str:
@@ -98,21 +83,3 @@ def labels(data: Dataset, name: str) -> Dataset:
     base.save_npz(tmp)
     os.replace(tmp, path)  # atomic: a worker never reads half a file
     return base
-
-
-def difference(target: Dataset, base: Dataset) -> Dataset:
-    """A copy of ``target`` whose energy and force labels are target − baseline (``base``
-    holds the same structures)."""
-    for key in CORRECTED:
-        if not target.has_label(key):
-            raise ValueError(f"Δ-learning needs target {key!r} labels on every structure, which the data set lacks")
-    out = target[np.arange(len(target))]
-    for key in CORRECTED:
-        out.labels[key] = target.labels[key] - base.labels[key]
-    return out
-
-
-def restore(correction: dict, base: Dataset) -> dict:
-    """A Δ model's prediction: ``correction`` (model outputs) with the baseline energy and
-    forces of the same structures added back; other outputs stay as predicted."""
-    return {**correction, **{key: base.labels[key] + np.asarray(correction[key]) for key in CORRECTED}}

@@ -32,6 +32,7 @@ from benchmarks.sweep import Budget, DataSpec, Sweep
 from benchmarks.timing import median_seconds
 from zoo import keys, reference
 from zoo.data import read
+from zoo.delta import add_baseline, subtract_baseline
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
     train, val, test = split_data(data, spec, n_train, seed)
     if baseline:  # the same split of the baseline's labels
         base_train, base_val, base_test = split_data(baselines.labels(data, baseline), spec, n_train, seed)
-        train, val = baselines.difference(train, base_train), baselines.difference(val, base_val)
+        train, val = subtract_baseline(train, base_train.labels), subtract_baseline(val, base_val.labels)
     keras.utils.set_random_seed(seed)
     model = zoo.create(name, elements=data.elements, **hyper)
     model.compile(optimizer=keras.optimizers.Adam(budget.learning_rate))
@@ -158,7 +159,7 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
     train_seconds = time.perf_counter() - start
     prediction = model.predict(test, batch_size=budget.batch_size, verbose=0)
     if baseline:
-        prediction = baselines.restore(prediction, base_test)
+        prediction = add_baseline(prediction, base_test.labels)
     if predictions_path is not None:
         arrays = test_predictions(prediction, test)
         if baseline:
