@@ -1,25 +1,61 @@
 """Where sweep cells run: on dask.distributed workers, or in this process.
 
 By default a ``LocalCluster`` sized to the machine: ``cores // threads`` worker processes of
-``threads`` threads each (``threads`` from the sweep, default 2), so a 2-core machine runs
-one cell at a time and its timings are not disturbed by a neighbour. ``scheduler=ADDRESS``
+``threads`` threads each (``threads`` from the sweep, default 2), so cells never compete for
+cores and their timings are not disturbed by a neighbour. ``scheduler=ADDRESS``
 uses a running cluster instead (``dask scheduler`` started by hand, or dask-jobqueue on
 SLURM/PBS), so a sweep grows past one machine without code changes; its workers need this
 package installed and the reference-data cache (``NNP_ZOO_CACHE``) on a shared file system.
 ``workers=0`` runs the cells one after another in the calling process (debugging, tests).
 
-Every worker pins TensorFlow, Numba and BLAS to its ``threads`` before running a cell, so
-workers do not oversubscribe cores. Timings of cells that share a machine with other cells
-are only comparable when ``workers * threads`` does not exceed its cores.
+Every cell runs in a fresh process of its own (:mod:`benchmarks.isolated`), started by the
+worker with TensorFlow, Numba and BLAS bounded to ``threads`` through its environment, so
+workers do not oversubscribe cores and no cell inherits the memory of the cells before it.
+Timings of cells that share a machine with other cells are only comparable when
+``workers * threads`` does not exceed its cores.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+#: seconds between looks at the cluster while no cell ends
+POLL_SECONDS = 2.0
+
+
+def progress_line(total: int, done: int, running: int, failed: int) -> str:
+    """The sweep's status in one line."""
+    return (f"cells: {done}/{total} done ({failed} failed), {running} running, "
+            f"{max(total - done - running, 0)} queued")
+
+
+class Progress:
+    """A status line of the cells: rewritten in place on a terminal; elsewhere (a log file,
+    CI) logged whenever it changes."""
+
+    def __init__(self, total: int, stream=None):
+        self.total, self.stream, self.last = total, stream or sys.stderr, None
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def show(self, done: int, running: int, failed: int) -> None:
+        line = progress_line(self.total, done, running, failed)
+        if line == self.last:
+            return
+        if self.live:
+            self.stream.write("\r" + line.ljust(len(self.last or "")))
+            self.stream.flush()
+        else:
+            log.info(line)
+        self.last = line
+
+    def close(self) -> None:
+        if self.live and self.last is not None:
+            self.stream.write("\n")
 
 
 def default_workers(threads: int) -> int:
@@ -33,38 +69,32 @@ def thread_environment(threads: int) -> dict[str, str]:
             "TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": "1"}
 
 
-def pin_threads(threads: int) -> None:
-    """Bound TensorFlow and Numba threads in this process (a worker on a cluster that was
-    not started with :func:`thread_environment`)."""
-    import numba
-    import tensorflow as tf
-
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # TensorFlow already initialised in this worker: keep its setting
-        pass
-
-
 def execute_on_worker(cell, cells: Path | None, threads: int) -> dict:
-    from benchmarks.runner import execute
+    """Run a cell on a worker, in a fresh process of its own (:mod:`benchmarks.isolated`)
+    with its threads bounded."""
+    from benchmarks.isolated import run_isolated
 
-    pin_threads(threads)
-    return execute(cell, cells)
+    return run_isolated(cell, cells, thread_environment(threads))
 
 
 def run_cells(cells_to_run, cells: Path | None, threads: int, scheduler: str | None = None,
               workers: int | None = None) -> dict:
-    """Run the cells; returns cell key -> result row. Logs progress as cells end."""
+    """Run the cells; returns cell key -> result row. Shows a :class:`Progress` line."""
     from benchmarks.runner import execute, is_success
 
     if not cells_to_run:
         return {}
+    progress = Progress(len(cells_to_run))
     if scheduler is None and workers == 0:
-        return {cell.key: execute(cell, cells) for cell in cells_to_run}
+        rows = {}
+        for cell in cells_to_run:
+            progress.show(len(rows), 1, sum(not is_success(r["status"]) for r in rows.values()))
+            rows[cell.key] = execute(cell, cells)
+        progress.show(len(rows), 0, sum(not is_success(r["status"]) for r in rows.values()))
+        progress.close()
+        return rows
 
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster, wait
 
     cluster = None
     if scheduler is None:
@@ -72,14 +102,24 @@ def run_cells(cells_to_run, cells: Path | None, threads: int, scheduler: str | N
                                processes=True, env=thread_environment(threads),
                                dashboard_address=":0")  # any free port: never collides with a running cluster
     with Client(scheduler or cluster) as client:
-        futures = {client.submit(execute_on_worker, cell, cells, threads, key=cell.key, pure=False): cell
+        pending = {client.submit(execute_on_worker, cell, cells, threads, key=cell.key, pure=False): cell
                    for cell in cells_to_run}
         rows, failed = {}, 0
-        for future in as_completed(futures):
-            row = future.result()
-            rows[futures[future].key] = row
-            failed += not is_success(row["status"])
-            log.info("cells: %d done, %d running or queued, %d failed", len(rows), len(futures) - len(rows), failed)
+        while pending:
+            # the scheduler hands every task to a worker at once (client.processing() lists them
+            # all), but a worker runs one cell per thread: the rest wait in its queue
+            running = min(len(pending), sum(client.nthreads().values()))
+            progress.show(len(rows), running, failed)
+            try:
+                finished, _ = wait(list(pending), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # none ended: look at the cluster again
+                continue
+            for future in finished:
+                row = future.result()
+                rows[pending.pop(future).key] = row
+                failed += not is_success(row["status"])
+        progress.show(len(rows), 0, failed)
+        progress.close()
     if cluster is not None:
         cluster.close()
     return rows

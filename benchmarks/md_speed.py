@@ -56,13 +56,22 @@ from zoo import keys, reference
 REPEATS = {108: 3, 864: 6, 6912: 12}
 
 
+def rattled_copper(repeat: int, rng: np.random.Generator):
+    """Periodic fcc Cu (a = 3.61 Å) of ``repeat``³ conventional cells (4 ``repeat``³ atoms),
+    positions rattled by a normal 0.05 Å per component."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1 cell per edge, received {repeat}")
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(repeat)
+    atoms.positions += rng.normal(0.0, 0.05, atoms.positions.shape)
+    return atoms
+
+
 def copper(n_atoms: int, temperature: float = 300.0, seed: int = 0):
     """Rattled periodic fcc Cu with Maxwell–Boltzmann velocities (zero total momentum)."""
     if n_atoms not in REPEATS:
         raise ValueError(f"sizes must be among {sorted(REPEATS)}, received {n_atoms}")
-    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(REPEATS[n_atoms])
     rng = np.random.default_rng(seed)
-    atoms.positions += rng.normal(0.0, 0.05, atoms.positions.shape)
+    atoms = rattled_copper(REPEATS[n_atoms], rng)
     thermalize_momenta(atoms, temperature_K=temperature, rng=rng)
     Stationary(atoms)
     return atoms

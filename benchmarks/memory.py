@@ -9,10 +9,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+PROC_STATUS, PROC_CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS to its current RSS (Linux ≥ 4.0), so that a worker
+    that runs many cells measures each cell's own peak; False where the kernel does not
+    allow it (then :func:`peak_rss_mib` is the peak since the process started)."""
+    try:
+        PROC_CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def current_rss_mib() -> float:
+    """Resident set size (MiB) now (Linux; elsewhere the peak)."""
+    try:
+        return int(re.search(r"VmRSS:\s+(\d+)", PROC_STATUS.read_text()).group(1)) / 1024
+    except (OSError, AttributeError):
+        return peak_rss_mib()
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size (MiB) since the last :func:`reset_peak_rss` (Linux), or since
+    the process started (elsewhere)."""
+    try:
+        return int(re.search(r"VmHWM:\s+(\d+)", PROC_STATUS.read_text()).group(1)) / 1024
+    except (OSError, AttributeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int) -> dict:

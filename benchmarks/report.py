@@ -23,8 +23,11 @@ TABLE_COLUMNS = {
     "dipole_rmse_me_a": "µ RMSE (me·Å)",
     "featurize_us_atom": "featurize (µs/atom)",
     "train_s_epoch": "train (s/epoch)",
-    "inference_us_atom": "E+F inference (µs/atom)",
+    "train_structures_s": "train (structures/s)",
+    "inference_small_us_atom": "E+F, 1 structure (µs/atom)",
+    "inference_us_atom": "E+F, 64 structures (µs/atom)",
     "baseline_us_atom": "of which baseline (µs/atom)",
+    "peak_rss_growth_mib": "peak RSS growth (MiB)",
     "n_params": "params",
     "status": "status",
 }
@@ -124,6 +127,76 @@ def learning_curve_figure(results: pd.DataFrame):
     return fig
 
 
+INFERENCE = "inference_us_atom"
+
+
+def pareto_front(points: pd.DataFrame, x: str = INFERENCE, y: str = FORCES_RMSE) -> pd.DataFrame:
+    """The rows that no other row beats on both ``x`` and ``y`` (lower is better on both),
+    sorted by ``x``."""
+    points = points.dropna(subset=[x, y]).sort_values([x, y])
+    best_cheaper = points[y].cummin().shift(fill_value=np.inf)  # the best y among cheaper rows
+    return points[points[y] < best_cheaper]
+
+
+def largest_training_sets(results: pd.DataFrame) -> pd.DataFrame:
+    """Medians over seeds of the cells that ran, per data set and model label, at the data
+    set's largest training size."""
+    ok = results[results["status"] == "ok"]
+    if ok.empty:
+        return ok
+    ok = ok.assign(model=model_labels(ok))
+    ok = ok[ok["n_train"] == ok.groupby("dataset")["n_train"].transform("max")]
+    numeric = [c for c in (INFERENCE, FORCES_RMSE, ENERGY_RMSE) if c in ok]
+    return ok.groupby(["dataset", "model", "generation"], sort=True)[numeric].median().reset_index()
+
+
+def pareto_figure(results: pd.DataFrame):
+    """Force RMSE against the E+F inference cost per atom (log), a panel per data set, a
+    colour per generation, the Pareto front as a line; None without timed cells."""
+    from matplotlib.figure import Figure
+
+    points = largest_training_sets(results)
+    if points.empty or INFERENCE not in points:
+        return None
+    datasets = sorted(points["dataset"].unique())
+    fig = Figure(figsize=(5.0 * len(datasets), 3.8), dpi=DPI)
+    for ax, dataset in zip(fig.subplots(1, len(datasets), squeeze=False)[0], datasets):
+        rows = points[points["dataset"] == dataset]
+        for generation, group in rows.groupby("generation"):
+            ax.scatter(group[INFERENCE], group[FORCES_RMSE], label=generation, s=18)
+        for r in rows.itertuples():
+            ax.annotate(r.model, (getattr(r, INFERENCE), getattr(r, FORCES_RMSE)), fontsize=6)
+        front = pareto_front(rows)
+        ax.step(front[INFERENCE], front[FORCES_RMSE], where="post", color="k", linewidth=0.7, label="Pareto front")
+        ax.set(xscale="log", yscale="log", xlabel="E+F inference, 64 structures (µs/atom)",
+               ylabel="F RMSE (meV/Å)", title=Path(str(dataset)).stem)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def validation_curve_figure(predictions: dict):
+    """Validation loss per epoch (log), a panel per data set, a line per model (its cell
+    with the largest training set); None when no stored cell has a loss curve."""
+    from matplotlib.figure import Figure
+
+    from benchmarks.runner import VAL_LOSS_CURVE
+
+    cells = {d: {m: a for m, a in models.items() if VAL_LOSS_CURVE in a} for d, models in parity_cells(predictions).items()}
+    cells = {d: models for d, models in cells.items() if models}
+    if not cells:
+        return None
+    fig = Figure(figsize=(5.0 * len(cells), 3.6), dpi=DPI)
+    for ax, (dataset, models) in zip(fig.subplots(1, len(cells), squeeze=False)[0], cells.items()):
+        for model, arrays in models.items():
+            curve = arrays[VAL_LOSS_CURVE]
+            ax.plot(np.arange(1, len(curve) + 1), curve, label=model, linewidth=0.9)
+        ax.set(yscale="log", xlabel="epoch", ylabel="validation loss", title=Path(str(dataset)).stem)
+        ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
 def parity_cells(predictions: dict) -> dict[str, dict[str, dict]]:
     """data set -> model label -> stored arrays of its cell with the largest training set
     (lowest seed among those), from :func:`load_predictions`' dict."""
@@ -181,12 +254,16 @@ def parity_figure(cells: dict[str, dict], title: str):
 
 
 def write_figures(results: pd.DataFrame, predictions: dict, folder: Path) -> dict[str, str]:
-    """Learning curves (when a training size varies) and one parity figure per data set
-    with stored predictions, as PNGs in ``folder``; returns file name -> caption."""
+    """The Pareto plot, learning curves (when a training size varies), validation-loss
+    curves and one parity figure per data set with stored predictions, as PNGs in
+    ``folder``; returns file name -> caption."""
     figures = {}
-    curves = learning_curve_figure(results)
-    if curves is not None:
-        figures["learning_curves.png"] = (curves, "Learning curves: test RMSE vs training-set size")
+    optional = {"pareto.png": (pareto_figure(results), "Accuracy against inference cost (Pareto front: black)"),
+                "learning_curves.png": (learning_curve_figure(results),
+                                        "Learning curves: test RMSE vs training-set size"),
+                "validation_loss.png": (validation_curve_figure(predictions),
+                                        "Validation loss per epoch (largest training set)")}
+    figures.update({name: entry for name, entry in optional.items() if entry[0] is not None})
     for dataset, cells in parity_cells(predictions).items():
         stem = Path(str(dataset)).stem
         figures[f"parity_{stem}.png"] = (parity_figure(cells, stem), f"Parity plots, {stem}")

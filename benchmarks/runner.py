@@ -27,6 +27,7 @@ import pandas as pd
 
 import zoo
 from benchmarks import baselines
+from benchmarks.memory import current_rss_mib, peak_rss_mib, reset_peak_rss
 from benchmarks.metrics import accuracy
 from benchmarks.sweep import Budget, DataSpec, Sweep
 from benchmarks.timing import median_seconds
@@ -36,13 +37,17 @@ from zoo.delta import add_baseline, subtract_baseline
 
 log = logging.getLogger(__name__)
 
-#: test structures used for the featurization and inference timings
+#: test structures used for the featurization timing
 TIMING_STRUCTURES = 8
+#: structures per call of the inference timings: one (MD of one system) and a large batch (screening)
+SMALL_BATCH, LARGE_BATCH = 1, 64
 #: file-name suffix of a cell's stored test predictions, and the prefixes of their arrays
 PREDICTIONS_SUFFIX = ".test.npz"
 PREDICTED, REFERENCE = "predicted_", "reference_"
 #: prefix of the baseline's energy and forces in the stored predictions of a Δ cell
 BASELINE = "baseline_"
+#: names of the per-epoch training and validation losses in the stored predictions
+LOSS_CURVE, VAL_LOSS_CURVE = "loss_curve", "val_loss_curve"
 
 
 def load_data(spec: DataSpec):
@@ -67,16 +72,22 @@ def split_data(data, spec: DataSpec, n_train: int, seed: int):
 
 class BudgetSchedule(keras.callbacks.Callback):
     """Exponential learning-rate decay over the budget, which is spent by epochs or wall
-    time, whichever runs out first; also records epoch durations."""
+    time, whichever runs out first (the wall time is checked after every batch, so a slow
+    model stops within one batch of it, mid-epoch if need be); also records, per epoch, the
+    seconds of its training batches, their number, and the seconds of its validation."""
 
     def __init__(self, budget: Budget):
         super().__init__()
         self.budget = budget
-        self.epoch_seconds: list[float] = []
+        self.train_seconds: list[float] = []
+        self.epoch_batches: list[int] = []
+        self.validation_seconds: list[float] = []
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
 
     def progress(self, epoch: int) -> float:
-        elapsed = time.perf_counter() - self.start
-        return max(epoch / self.budget.epochs, elapsed / self.budget.max_seconds)
+        return max(epoch / self.budget.epochs, self.elapsed() / self.budget.max_seconds)
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
@@ -84,12 +95,30 @@ class BudgetSchedule(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         ratio = self.budget.final_learning_rate / self.budget.learning_rate
         self.model.optimizer.learning_rate.assign(self.budget.learning_rate * ratio ** min(self.progress(epoch), 1.0))
-        self.epoch_start = time.perf_counter()
+        self.epoch_start = self.last_batch_end = time.perf_counter()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        self.last_batch_end = time.perf_counter()
+        if self.elapsed() >= self.budget.max_seconds:
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epoch_seconds.append(time.perf_counter() - self.epoch_start)
+        self.train_seconds.append(self.last_batch_end - self.epoch_start)
+        self.validation_seconds.append(time.perf_counter() - self.last_batch_end)
+        self.epoch_batches.append(self.batches)
         if self.progress(epoch + 1) >= 1.0:
             self.model.stop_training = True
+
+    def seconds_per_epoch(self, batches_per_epoch: int) -> float:
+        """Steady-state duration of a full epoch, training and validation: medians over the
+        epochs after the first two (tracing, cache fill) when there are more; the training
+        part per batch, scaled to ``batches_per_epoch``, so that an epoch cut short by the
+        budget counts too."""
+        steady = slice(2, None) if len(self.epoch_batches) > 2 else slice(None)
+        per_batch = [t / max(b, 1) for t, b in zip(self.train_seconds[steady], self.epoch_batches[steady])]
+        return float(np.median(per_batch)) * batches_per_epoch + float(np.median(self.validation_seconds[steady]))
 
 
 def time_featurization(model, structures) -> float:
@@ -101,13 +130,18 @@ def time_featurization(model, structures) -> float:
     return 1e6 * median_seconds(call) / n_atoms
 
 
-def time_inference(model, data) -> float:
+def time_inference(model, data, repeats: int = 5) -> float:
     """µs per atom for energy and forces of ``data`` from raw structures (featurize, collate,
     model, Jacobian contraction) in one batch, median of repeats."""
     source = model.batch_source(data, batch_size=len(data), cache_bytes=0)
     step = model.compiled_energy_and_forces()
     call = lambda: step(source.batch(np.arange(len(data)))[0])
-    return 1e6 * median_seconds(call) / int(data.n_atoms.sum())
+    return 1e6 * median_seconds(call, repeats=repeats) / int(data.n_atoms.sum())
+
+
+def first(data, n: int):
+    """The first ``n`` structures of ``data`` (all when it has fewer)."""
+    return data[np.arange(min(n, len(data)))]
 
 
 def test_predictions(prediction: dict, test) -> dict[str, np.ndarray]:
@@ -144,6 +178,8 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
     model: it fits target − baseline energies and forces and predicts baseline + its
     correction; its inference time includes the baseline's, which is also reported alone
     (``baseline_us_atom``)."""
+    reset_peak_rss()  # a worker runs many cells: measure this one's peak
+    rss_start = current_rss_mib()  # what earlier cells left in the worker (allocator pools, traces)
     train, val, test = split_data(data, spec, n_train, seed)
     if baseline:  # the same split of the baseline's labels
         base_train, base_val, base_test = split_data(baselines.labels(data, baseline), spec, n_train, seed)
@@ -164,19 +200,27 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
         arrays = test_predictions(prediction, test)
         if baseline:
             arrays.update({f"{BASELINE}{key}": base_test.labels[key] for key in baselines.CORRECTED})
+        arrays[LOSS_CURVE] = np.asarray(history.history["loss"])
+        arrays[VAL_LOSS_CURVE] = np.asarray(history.history["val_loss"])
         save_predictions(predictions_path, arrays)
-    timing_set = test[np.arange(min(TIMING_STRUCTURES, len(test)))]
-    steady = schedule.epoch_seconds[2:] or schedule.epoch_seconds  # skip tracing / cache fill
-    baseline_us = {"baseline_us_atom": time_baseline(baseline, timing_set)} if baseline else {}
+    peak_rss = peak_rss_mib()  # training and prediction, before the timings' own batches
+    timing_set = first(test, TIMING_STRUCTURES)
+    steady = schedule.seconds_per_epoch(batches_per_epoch=-(-len(train) // budget.batch_size))
+    baseline_us = time_baseline(baseline, timing_set) if baseline else 0.0
     return {
         "n_params": int(model.count_params()),
         "epochs": len(history.history["loss"]),
         "train_seconds": train_seconds,
+        "best_val_loss": float(np.min(history.history["val_loss"])),
         **accuracy(prediction, test),
         "featurize_us_atom": time_featurization(model, [timing_set.structure(s) for s in range(len(timing_set))]),
-        "train_s_epoch": float(np.median(steady)),
-        "inference_us_atom": time_inference(model, timing_set) + baseline_us.get("baseline_us_atom", 0.0),
-        **baseline_us,
+        "train_s_epoch": steady,
+        "train_structures_s": len(train) / steady,
+        "inference_us_atom": time_inference(model, first(test, LARGE_BATCH), repeats=3) + baseline_us,
+        "inference_small_us_atom": time_inference(model, first(test, SMALL_BATCH)) + baseline_us,
+        "peak_rss_mib": peak_rss,
+        "peak_rss_growth_mib": peak_rss - rss_start,
+        **({"baseline_us_atom": baseline_us} if baseline else {}),
     }
 
 
@@ -249,8 +293,10 @@ def execute(cell: Cell, cells: Path | None = None) -> dict:
         if reason:
             return store_cell(cells, cell.key, {**row, "status": f"skipped: {reason}"})
         predictions = cells / f"{cell.key}{PREDICTIONS_SUFFIX}" if cells is not None else None
+        start = time.perf_counter()
         row.update(run_cell(row["model"], cell.hyper, data, cell.spec, row["n_train"], row["seed"], cell.budget,
                             predictions, baseline=row.get("baseline")))
+        row["cell_seconds"] = time.perf_counter() - start  # training, evaluation and timings
         row["status"] = "ok"
         model = f"{row['model']}+Δ({row['baseline']})" if row.get("baseline") else row["model"]
         log.info("done %s/%s: E %.2f meV/atom, F %.1f meV/Å, %d epochs in %.0f s", model, row["dataset"],

@@ -44,8 +44,11 @@ def run_tiny_sweep(tmp_path, cu_data, capsys):
     row = results.iloc[0]
     assert row["status"] == "ok" and row["model"] == "hdnnp" and row["epochs"] == 3
     for column in ("energy_rmse_mev_atom", "forces_rmse_mev_a", "featurize_us_atom", "train_s_epoch",
-                   "inference_us_atom"):
+                   "train_structures_s", "inference_us_atom", "inference_small_us_atom", "best_val_loss"):
         assert np.isfinite(row[column]) and row[column] > 0, column
+    assert row["train_structures_s"] == pytest.approx(12 / row["train_s_epoch"])
+    assert row["peak_rss_mib"] > 100  # at least TensorFlow's own footprint
+    assert 0 < row["peak_rss_growth_mib"] < row["peak_rss_mib"]
     report = (tmp_path / "results" / "tiny" / "report.md").read_text()
     assert "| hdnnp |" in report and "F RMSE (meV/Å)" in report
     assert "hdnnp" in capsys.readouterr().out
@@ -74,6 +77,8 @@ def test_a_second_run_resumes_from_the_stored_cells(tmp_path, cu_data, capsys, m
     error = arrays["predicted_forces"] - arrays["reference_forces"]
     assert 1e3 * np.sqrt(np.mean(error ** 2)) == pytest.approx(first["forces_rmse_mev_a"].iloc[0], rel=1e-5)
     assert arrays["n_atoms"].sum() == len(arrays["reference_forces"]) and "predicted_charges" not in arrays
+    assert len(arrays["val_loss_curve"]) == len(arrays["loss_curve"]) == 3
+    assert arrays["val_loss_curve"].min() == pytest.approx(first["best_val_loss"].iloc[0])
     monkeypatch.setattr(benchmarks.runner, "run_cell", must_not_run)
     assert main(["run", str(sweep_path), "--out", str(tmp_path / "results")]) == 0
     again = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv")
@@ -81,6 +86,21 @@ def test_a_second_run_resumes_from_the_stored_cells(tmp_path, cu_data, capsys, m
     # --fresh runs it again (here: into the patched run_cell, recorded as an error cell)
     assert main(["run", str(sweep_path), "--out", str(tmp_path / "results"), "--fresh", "--workers", "0"]) == 1
     assert pd.read_csv(tmp_path / "results" / "tiny" / "results.csv").iloc[0]["status"].startswith("error")
+
+
+def test_peak_rss_is_measured_per_cell():
+    """A worker runs many cells: after the reset, a peak of an earlier cell is not counted."""
+    from benchmarks.memory import peak_rss_mib, reset_peak_rss
+
+    if not reset_peak_rss():
+        pytest.skip("this kernel does not allow resetting the peak RSS")
+    before = peak_rss_mib()
+    block = np.ones(2**27 // 8)  # 128 MiB, touched
+    during = peak_rss_mib()
+    del block
+    assert during - before > 100
+    reset_peak_rss()
+    assert peak_rss_mib() < during - 100
 
 
 def test_metrics_are_per_atom_and_per_component():
@@ -156,3 +176,68 @@ def test_cells_run_on_a_scheduler_started_by_hand(tmp_path, cu_data, dask_cluste
                  "--scheduler", dask_cluster_by_hand]) == 0
     row = pd.read_csv(tmp_path / "results" / "tiny" / "results.csv").iloc[0]
     assert row["status"] == "ok" and row["epochs"] == 1
+
+
+def test_progress_line_is_rewritten_on_a_terminal_and_logged_elsewhere(caplog):
+    import io
+    import logging
+
+    from benchmarks.cluster import Progress, progress_line
+
+    assert progress_line(10, 3, 2, 1) == "cells: 3/10 done (1 failed), 2 running, 5 queued"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    progress = Progress(4, stream=screen)
+    progress.show(0, 2, 0)
+    progress.show(0, 2, 0)  # unchanged: not written again
+    progress.show(1, 1, 1)
+    progress.close()
+    lines = screen.getvalue().split("\r")[1:]
+    assert len(lines) == 2 and lines[1].startswith("cells: 1/4 done (1 failed), 1 running, 2 queued")
+    assert screen.getvalue().endswith("\n")
+    with caplog.at_level(logging.INFO, logger="benchmarks.cluster"):
+        logged = Progress(2, stream=io.StringIO())
+        logged.show(0, 1, 0)
+        logged.show(2, 0, 0)
+    assert [r.getMessage() for r in caplog.records] == [progress_line(2, 0, 1, 0), progress_line(2, 2, 0, 0)]
+
+
+def test_the_wall_time_budget_stops_training_within_a_batch(cu_data):
+    """A model whose epoch outlasts the budget stops after the batch that spends it, and
+    its epoch time is extrapolated from the batches it ran."""
+    import keras
+
+    import zoo
+    from benchmarks.runner import BudgetSchedule
+    from benchmarks.sweep import Budget
+
+    model = zoo.create("hdnnp", elements=cu_data.elements, cutoff=4.0, hidden=[8])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    schedule = BudgetSchedule(Budget(epochs=5, max_seconds=1e-3, batch_size=2))
+    history = model.fit(cu_data, validation_data=cu_data[:4], epochs=5, batch_size=2, callbacks=[schedule], verbose=0)
+    assert len(history.history["val_loss"]) == 1  # the cut epoch is still validated
+    assert schedule.epoch_batches == [1] and len(cu_data) > 2
+    full = -(-len(cu_data) // 2)
+    expected = schedule.train_seconds[0] * full + schedule.validation_seconds[0]
+    assert schedule.seconds_per_epoch(full) == pytest.approx(expected)
+    assert schedule.validation_seconds[0] > 0
+
+
+def test_a_cell_whose_process_dies_is_an_error_row(tmp_path, monkeypatch):
+    import sys
+
+    from benchmarks.isolated import run_isolated
+    from benchmarks.runner import Cell, finished_cell
+    from benchmarks.sweep import Budget, DataSpec
+
+    cell = Cell({"model": "hdnnp", "generation": "2G", "dataset": "d", "n_train": 4, "seed": 0}, {},
+                DataSpec("d", (4,), 1, 1), Budget(epochs=1))
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # a child that exits 1 at once, without a row
+    row = run_isolated(cell, tmp_path)
+    assert row["status"].startswith("error: the cell's process ended without a result (exit status 1")
+    assert row["model"] == "hdnnp" and (tmp_path / f"{cell.key}.json").is_file()
+    assert finished_cell(tmp_path, cell.key) is None  # retried by the next run

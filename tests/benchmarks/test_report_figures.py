@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.report import comparison_table, learning_curves, model_label, parity_cells, write_report
-from benchmarks.runner import PREDICTED, REFERENCE
+from benchmarks.report import (comparison_table, learning_curves, model_label, pareto_front, parity_cells,
+                               write_report)
+from benchmarks.runner import PREDICTED, REFERENCE, VAL_LOSS_CURVE
 from benchmarks.sweep import Budget, DataSpec, Sweep
 from zoo import keys
 
@@ -70,6 +71,25 @@ def test_no_learning_curve_for_a_single_training_size(tmp_path):
     write_report(results_table([20], baseline=False), sweep([20]), tmp_path / "report.md", predictions=predictions)
     assert not (tmp_path / "learning_curves.png").exists() and (tmp_path / "parity_ethanol_xtb.png").is_file()
     assert "learning_curves.png" not in (tmp_path / "report.md").read_text()
+
+
+def test_pareto_front_keeps_the_rows_nothing_beats_on_both():
+    points = pd.DataFrame({"model": list("abcdef"), "inference_us_atom": [1.0, 2.0, 3.0, 3.0, 4.0, 0.5],
+                           "forces_rmse_mev_a": [50.0, 60.0, 20.0, 10.0, 10.0, np.nan]})
+    # b is slower and worse than a; c ties d in cost but is worse; e ties d in accuracy but is slower
+    assert pareto_front(points)["model"].tolist() == ["a", "d"]
+
+
+def test_report_has_a_pareto_plot_and_validation_curves(tmp_path):
+    rng = np.random.default_rng(0)
+    results = pd.concat([results_table([20], baseline=False),
+                         results_table([20], baseline=False).assign(model="schnet", inference_us_atom=90.0)])
+    predictions = {(m, "ethanol_xtb", 20, 0): {**stored_arrays(rng), VAL_LOSS_CURVE: np.geomspace(1, 0.1, 7)}
+                   for m in ("hdnnp", "schnet")}
+    write_report(results, sweep([20]), tmp_path / "report.md", predictions=predictions)
+    report = (tmp_path / "report.md").read_text()
+    for name in ("pareto.png", "validation_loss.png"):
+        assert (tmp_path / name).stat().st_size > 1000 and f"]({name})" in report
 
 
 def test_parity_uses_the_largest_training_set_and_lowest_seed():
