@@ -86,11 +86,12 @@ def run_cells(cells_to_run, cells: Path | None, threads: int, scheduler: str | N
         return {}
     progress = Progress(len(cells_to_run))
     if scheduler is None and workers == 0:
-        rows = {}
+        rows, failed = {}, 0
         for cell in cells_to_run:
-            progress.show(len(rows), 1, sum(not is_success(r["status"]) for r in rows.values()))
+            progress.show(len(rows), 1, failed)
             rows[cell.key] = execute(cell, cells)
-        progress.show(len(rows), 0, sum(not is_success(r["status"]) for r in rows.values()))
+            failed += not is_success(rows[cell.key]["status"])
+        progress.show(len(rows), 0, failed)
         progress.close()
         return rows
 

@@ -1,6 +1,7 @@
 """Run a sweep: each cell featurizes, fits under the shared budget, evaluates and times.
 
-Cells run one after another in this process (one TF runtime, comparable timings).
+Cells run on dask workers, each in a fresh process (:mod:`benchmarks.cluster`,
+:mod:`benchmarks.isolated`), or one after another in this process (``workers=0``).
 A failing cell is recorded with its error and does not stop the sweep. With a results
 folder, every finished cell is stored as ``cells/<key>.json`` the moment it ends, and a
 re-run of the same sweep takes finished cells from there instead of running them again
@@ -178,8 +179,8 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
     model: it fits target − baseline energies and forces and predicts baseline + its
     correction; its inference time includes the baseline's, which is also reported alone
     (``baseline_us_atom``)."""
-    reset_peak_rss()  # a worker runs many cells: measure this one's peak
-    rss_start = current_rss_mib()  # what earlier cells left in the worker (allocator pools, traces)
+    reset_peak_rss()  # with workers=0 one process runs many cells: measure this one's peak
+    rss_start = current_rss_mib()  # data, imports, and what earlier cells of this process left
     train, val, test = split_data(data, spec, n_train, seed)
     if baseline:  # the same split of the baseline's labels
         base_train, base_val, base_test = split_data(baselines.labels(data, baseline), spec, n_train, seed)
