@@ -273,7 +273,7 @@ def cell_row(name: str, generation: str, dataset: str, n_train: int, seed: int, 
 def plan(sweep: Sweep, models: dict) -> list[Cell]:
     """Every cell of ``sweep``, data set by data set; a Δ model's Δ cells follow its direct ones."""
     return [Cell(cell_row(name, models[name].generation, spec.name, n_train, seed, baseline),
-                 sweep.hyper.get(name, {}), spec, sweep.budget)
+                 sweep.model_hyper(name), spec, sweep.budget)
             for spec in sweep.datasets for name in sweep.model_names(models, spec)
             for baseline in sweep.baselines(name) for n_train in spec.n_train for seed in sweep.seeds]
 

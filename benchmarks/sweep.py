@@ -54,6 +54,14 @@ class Sweep:
     #: cores one cell uses (TensorFlow and Numba threads of its worker)
     threads: int = 2
     delta: DeltaSpec | None = None
+    #: loss weights every model gets (``energy_weight``, ``forces_weight``); a model's own
+    #: hyper-parameters override them
+    loss: dict = dataclasses.field(default_factory=dict)
+
+    def model_hyper(self, model: str) -> dict:
+        """The keyword arguments of ``zoo.create`` for ``model``: the sweep's loss weights,
+        then the model's own hyper-parameters."""
+        return {**self.loss, **self.hyper.get(model, {})}
 
     def baselines(self, model: str) -> tuple[str | None, ...]:
         """The variants of ``model`` to run: None (direct) and, for a Δ model, its baseline."""
@@ -91,6 +99,18 @@ def _delta(table: dict | None) -> DeltaSpec | None:
     return DeltaSpec(baseline=check_name(table["baseline"]), models=None if models is None else tuple(models))
 
 
+#: the loss weights a sweep's ``[loss]`` table may set (see zoo.Potential)
+LOSS_WEIGHTS = ("energy_weight", "forces_weight")
+
+
+def _loss(table: dict) -> dict:
+    unknown = set(table) - set(LOSS_WEIGHTS)
+    if unknown:
+        raise ValueError(f"[loss] names {sorted(unknown)}; it takes {list(LOSS_WEIGHTS)} "
+                         "(other weights belong to a model's [hyper.<model>] table)")
+    return {name: float(value) for name, value in table.items()}
+
+
 def load_sweep(path) -> Sweep:
     """Read a sweep TOML file (see benchmarks/sweeps/quick.toml)."""
     path = Path(path)
@@ -106,7 +126,8 @@ def load_sweep(path) -> Sweep:
         sweep = Sweep(name=spec.get("name", path.stem), models=_models(spec.get("models", "all")),
                       datasets=datasets, seeds=tuple(spec.get("seeds", [0])),
                       budget=Budget(**spec.get("budget", {})), hyper=spec.get("hyper", {}),
-                      threads=int(spec.get("threads", 2)), delta=_delta(spec.get("delta")))
+                      threads=int(spec.get("threads", 2)), delta=_delta(spec.get("delta")),
+                      loss=_loss(spec.get("loss", {})))
     except (KeyError, TypeError) as err:
         raise ValueError(f"sweep file {path} is malformed ({err!r}); see benchmarks/sweeps/quick.toml") from err
     check_delta_models(sweep)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import zoo
 from benchmarks.__main__ import main
 from benchmarks.metrics import energy_errors, force_errors
 from benchmarks.sweep import load_sweep
@@ -129,6 +130,31 @@ def test_a_data_set_may_name_its_own_models(tmp_path):
     assert sweep.model_names(registered, sweep.datasets[0]) == ["hdnnp", "other"]
     assert sweep.model_names(registered, sweep.datasets[1]) == ["hdnnp"]
 
+
+
+SWEEP_WITH_LOSS = ('name = "weights"\nmodels = ["hdnnp", "schnet"]\n'
+                   '[[datasets]]\nname = "a"\nn_train = [4]\nn_val = 1\nn_test = 1\n'
+                   '[loss]\n{loss}\n[hyper.schnet]\nforces_weight = 0.5\ncutoff = 4.0\n')
+
+
+def test_the_loss_table_reaches_every_model_and_a_model_table_overrides_it(tmp_path):
+    from benchmarks.runner import plan
+
+    path = tmp_path / "weights.toml"
+    path.write_text(SWEEP_WITH_LOSS.format(loss="energy_weight = 1\nforces_weight = 0.03"))
+    cells = plan(load_sweep(path), {name: zoo.registry.info(name) for name in ("hdnnp", "schnet")})
+    hyper = {cell.row["model"]: cell.hyper for cell in cells}
+    assert hyper == {"hdnnp": {"energy_weight": 1.0, "forces_weight": 0.03},
+                     "schnet": {"energy_weight": 1.0, "forces_weight": 0.5, "cutoff": 4.0}}
+    model = zoo.create("hdnnp", elements=[29], cutoff=4.0, hidden=[4], **hyper["hdnnp"])
+    assert (model.energy_weight, model.forces_weight) == (1.0, 0.03)
+
+
+def test_an_unknown_loss_weight_is_reported(tmp_path):
+    path = tmp_path / "weights.toml"
+    path.write_text(SWEEP_WITH_LOSS.format(loss="force_weight = 0.03"))
+    with pytest.raises(ValueError, match=r"\[loss\] names \['force_weight'\].*forces_weight"):
+        load_sweep(path)
 
 @pytest.fixture()
 def dask_cluster_by_hand(tmp_path):
