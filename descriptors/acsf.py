@@ -46,6 +46,7 @@ and block layout; notes before it), whose pieces the wACSF kernels share.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -64,6 +65,11 @@ from descriptors.neighbors import Neighbors, centre_offsets
 
 _LN2_HI = 0.6931471806019545  # ln 2 to 32 significant bits (0x1.62e42ffp-1): n * _LN2_HI is exact
 _LN2_LO = -4.2009150726810846e-11  # ln 2 - _LN2_HI
+
+
+#: exp_nonpositive returns 0 below this: products of the tiny values below it would be
+#: subnormal, and subnormal arithmetic is ~100x slower on x86 (exp(-600) ~ 3e-261)
+_EXP_ZERO_BELOW = -600.0
 
 
 def exp_nonpositive(x):
@@ -100,7 +106,7 @@ def exp_nonpositive(x):
         p *= power if m & 1 else 1.0
         power *= power
         m >>= 1
-    return p
+    return p if x > _EXP_ZERO_BELOW else 0.0
 
 
 def radial_term(r, eta, rs, fc, dfc):
@@ -476,8 +482,10 @@ def _within(nb: Neighbors, n_atoms, cutoff) -> Neighbors:
                      distance[keep])
 
 
+@functools.lru_cache(maxsize=64)
 def _kernel_tables(params: AcsfParams):
-    """``params`` as the kernel's flat tables.
+    """``params`` as the kernel's flat tables (cached: building them costs ~0.1 ms of Python,
+    as much as featurizing a small molecule; the kernel only reads them).
 
     Angular sets m (g4 first, then g5, A in all) are processed in blocks of up to four sets
     of one type and one eta, in one pass over the neighbours per block.
@@ -504,7 +512,54 @@ def _kernel_tables(params: AcsfParams):
     zetas = np.array([q[0] for q in zl], dtype=np.float64)
     q_tab = np.array([zetas, [q[1] for q in zl], 2.0 ** (1.0 - zetas)], dtype=np.float64).reshape(3, -1)
     return (np.array(params.radial, dtype=np.float64).reshape(-1, 2), eta_tab.reshape(3, -1), q_tab,
-            np.array(blocks, dtype=np.int64).reshape(-1, 10), len(angular))
+            np.array(blocks, dtype=np.int64).reshape(-1, 10), len(angular), *_moment_tables(params, etas))
+
+
+#: G5 takes the moment path when every G5 zeta is an integer up to this (there are
+#: M = (D + 1)(D + 2)(D + 3) / 6 monomials of degree <= D; at D = 8, M = 165, Cu-108 at
+#: 6 Å costs as much as by pairs) ...
+MAX_MOMENT_DEGREE = 6
+#: ... and the centre has at least this many neighbours per monomial: a row costs ~M by
+#: moments and ~n by pairs, with ~2x the work per term by moments (Cu-108 at 6 Å, n = 78:
+#: G5 by moments 4x faster at D = 4)
+MOMENT_NEIGHBOURS_PER_MONOMIAL = 0.5
+
+
+def _moment_tables(params: AcsfParams, etas):
+    """Tables of the moment path for G5 (kernel notes); empty (M = 0) when it does not apply.
+
+    Returns:
+        mom_int: int [M, 6]: per monomial u^a of degree <= D (a = (ax, ay, az), by degree):
+            degree, parent (the monomial u^(a - e_c) for the first axis c with a_c > 0),
+            that axis c, and for each axis c the index of u^(a - e_c) (0 if a_c = 0: its
+            factor a_c is 0 then, so the kernel needs no branch).
+        mom_flt: float [M, 4]: the multinomial n! / (ax! ay! az!), and ax, ay, az.
+        g5_poly: float [n_g5, D + 2]: coefficients b_n of 2^(1-zeta) (1 + lambda c)^zeta =
+            sum_n b_n c^n, then its value at c = 1.
+        g5_eta: int [n_g5]: the eta index (into ``etas``) of each G5 set.
+        min_neighbours: centres with fewer neighbours take the pair loops.
+    """
+    zetas = [zeta for _, zeta, _ in params.g5]
+    if not zetas or any(z != int(z) or z > MAX_MOMENT_DEGREE for z in zetas):
+        return np.zeros((0, 6), np.int64), np.zeros((0, 4)), np.zeros((0, 2)), np.zeros(0, np.int64), 0
+    degree = int(max(zetas))
+    exponents = [(ax, ay, n - ax - ay) for n in range(degree + 1) for ax in range(n, -1, -1)
+                 for ay in range(n - ax, -1, -1)]
+    index = {a: m for m, a in enumerate(exponents)}
+    mom_int = np.zeros((len(exponents), 6), np.int64)
+    mom_flt = np.zeros((len(exponents), 4))
+    for m, a in enumerate(exponents):
+        lower = [index[tuple(a[i] - (i == c) for i in range(3))] if a[c] > 0 else 0 for c in range(3)]
+        axis = next((c for c in range(3) if a[c] > 0), 0)
+        mom_int[m] = (sum(a), lower[axis], axis, *lower)
+        mom_flt[m] = (math.factorial(sum(a)) / math.prod(math.factorial(x) for x in a), *a)
+    g5_poly = np.zeros((len(zetas), degree + 2))
+    for i, (_, zeta, lam) in enumerate(params.g5):
+        z = int(zeta)
+        g5_poly[i, :z + 1] = [2.0 ** (1 - z) * math.comb(z, n) * lam ** n for n in range(z + 1)]
+        g5_poly[i, -1] = 2.0 ** (1 - z) * (1.0 + lam) ** z
+    return (mom_int, mom_flt, g5_poly, np.array([etas.index(eta) for eta, _, _ in params.g5], np.int64),
+            math.ceil(MOMENT_NEIGHBOURS_PER_MONOMIAL * len(exponents)))
 
 
 # --- loop kernel (CPU) ---------------------------------------------------------------------
@@ -522,6 +577,15 @@ def _kernel_tables(params: AcsfParams):
 #                  (1 + lambda cos)^zeta and per-eta weights; then _dots_g4 / _dots_g5 sum
 #                  four angular sets per pass (20 running sums in registers).
 #   _store_centre  the values row and the Jacobian blocks.
+# G5 with integer zeta <= MAX_MOMENT_DEGREE (the default grid's 1 and 4) skips the pairs:
+#   2^(1-zeta) (1 + lambda c)^zeta = sum_n b_n c^n, and (u . w)^n = sum_|a|=n n!/a! u^a w^a,
+#   so the sum over k of a(r_k) P(r_j^ . r_k^) is sum_n b_n p_n(r_j^) with the homogeneous
+#   polynomials p_n(u) = sum_|a|=n C_a u^a, C_a = n!/a! sum_k a(r_k) r_k^a, built once per
+#   centre, element group and eta (_g5_moments). Row j then costs O(monomials), not O(k):
+#     value            a_j P - [same group] P(1) a_j^2        (k = j: cos = 1)
+#     d/dr_j           r_j (da_j P - a_j sum_n n b_n p_n / r_j^2) + (a_j / r_j) sum_n b_n grad p_n
+#                      - [same group] 2 P(1) a_j da_j r_j
+#   (Euler: r^ . grad p_n(r^) = n p_n(r^) removes the radial part of grad p_n.)
 # Why it is written this way (each point measured, see benchmarks/descriptor_speed.py):
 #   - scratch arrays are passed one by one: a tuple of arrays makes Numba reference-count
 #     every member at each call, and hot helpers have no branch around a call with arrays;
@@ -543,7 +607,8 @@ _LANES = 8
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _acsf_cpu(offsets, neighbor, vector, distance, element, n_elements, rc, kind, radial,
-              eta_tab, q_tab, blocks, n_angular, n_max, values, item, atom, jac):
+              eta_tab, q_tab, blocks, n_angular, mom_int, mom_flt, g5_poly, g5_eta, min_neighbours, n_max,
+              values, item, atom, jac):
     """Fill ``values`` [n_atoms, K] and the Jacobian; ``prange`` over chunks of centres.
 
     Centre i reads its pairs ``offsets[i]:offsets[i+1]`` and writes only row i of
@@ -564,6 +629,15 @@ def _acsf_cpu(offsets, neighbor, vector, distance, element, n_elements, rc, kind
         geo = np.empty((15, size))              # rows _X .. _TMP
         fac = np.empty((2, n_eta, size))        # a_e(r_q), (1/r) da_e/dr
         pq = np.empty((2, n_q, size))           # 2^(1-zeta) (1 + lambda cos)^zeta, d/dcos
+        near = np.empty(size, np.int64)         # slots k with r_jk < r_c of the current row
+        cg = np.empty((15, size))               # geo rows of those slots, packed (G4 only)
+        cfac = np.empty((n_eta, size))          # their a_e(r_k)
+        cpq = np.empty((2, n_q, size))          # their angular powers
+        n_mono = mom_int.shape[0] if n_max >= min_neighbours else 0  # moment path scratch, if used:
+        mono = np.empty((size, n_mono))         # monomials u^a of each slot's r^
+        coef = np.empty((n_eta, n_elements, n_mono))  # C_a per eta and element group
+        rows = np.empty((n_elements, g5_eta.shape[0], 5, n_mono))  # per G5 set: P, sum n b_n p_n, grad P
+        row_out = np.empty((g5_eta.shape[0], 5))  # ... at the current row's r_j^
         wt = np.empty((9, size))                # weights of a row's dot products
         s = np.empty((n_feat + 1, size))        # gradient of column k wrt neighbour q:
         v = np.empty((3, n_feat + 1, size))     #   s[k, q] * r_q + v[:, k, q]
@@ -571,9 +645,12 @@ def _acsf_cpu(offsets, neighbor, vector, distance, element, n_elements, rc, kind
         for i in range(c * chunk, min(n_atoms, (c + 1) * chunk)):
             n = _load_centre(i, offsets, neighbor, vector, distance, element, rc, kind, radial,
                              eta_tab, real, loc, elem, group, fill, geo, fac, s, v, val)
+            moments = mom_int.shape[0] > 0 and n >= min_neighbours  # G5 by moments (kernel notes)
             if n_angular > 0:
                 _angular(n, n_elements, n_elements * radial.shape[0], n_angular, rc, kind, q_tab,
-                         eta_tab, blocks, n_g4, real, elem, group, geo, fac, pq, wt, s, v, val)
+                         eta_tab, blocks, real, elem, group, geo, fac, pq, wt, s, v, val,
+                         near, cg, cfac, cpq, moments, mom_int, mom_flt, g5_poly, g5_eta, mono, coef, rows,
+                         row_out)
             _store_centre(i, n, offsets[i], neighbor, real, loc, geo, s, v, val, values, item,
                           atom, jac)
 
@@ -644,8 +721,9 @@ def _load_centre(i, offsets, neighbor, vector, distance, element, rc, kind, radi
 
 
 @numba.njit(cache=True, fastmath=_CONTRACT, error_model="numpy")
-def _angular(n, n_elements, col_radial, n_angular, rc, kind, q_tab, eta_tab, blocks, n_g4, real,
-             elem, group, geo, fac, pq, wt, s, v, val):
+def _angular(n, n_elements, col_radial, n_angular, rc, kind, q_tab, eta_tab, blocks, real, elem,
+             group, geo, fac, pq, wt, s, v, val, near, cg, cfac, cpq, moments, mom_int, mom_flt,
+             g5_poly, g5_eta, mono, coef, rows, row_out):
     """All angular sets of the current centre, one row j at a time.
 
     Row j covers the ordered pairs (j, k), k != j, with k in one element group at a time
@@ -655,8 +733,19 @@ def _angular(n, n_elements, col_radial, n_angular, rc, kind, q_tab, eta_tab, blo
         dT/dr_j = dT/dcos (r_k / (r_j r_k) - cos r_j / r_j^2) + dT/d|r_j| r_j / |r_j|
                   + dT/dr_jk (r_j - r_k) / r_jk.
     Summed over k, each part is a dot product of per-k weights (``wt``) with P or dP/dcos.
+    G4 carries f_c(r_jk), so only the k with r_jk < r_c add to it (about half of them in a
+    dense solid); those are packed into ``cg``, ``cfac``, ``cpq`` (``near`` holds their
+    slots), padded to _LANES with zero-weight entries, and the G4 loops run over them only.
+    G5 takes the moment path with ``moments`` (kernel notes; the caller decides per centre),
+    else the pair loops.
     (One function for all rows: Numba then reference-counts the scratch arrays once.)
     """
+    n_g4 = int(blocks[:, 0].sum())  # G4 blocks (first), then G5 blocks
+    n_g5 = blocks.shape[0] - n_g4
+    first_g5 = n_angular - g5_eta.shape[0]  # angular set index of the first G5 set
+    if moments:
+        _g5_moments(group, geo, fac, eta_tab, mom_int, mom_flt, g5_poly, g5_eta, mono, coef, rows)
+    rc2 = rc * rc
     for t in range(n):
         j = real[t]
         for grp in range(n_elements):
@@ -667,53 +756,92 @@ def _angular(n, n_elements, col_radial, n_angular, rc, kind, q_tab, eta_tab, blo
             col0 = col_radial + (lo * n_elements - lo * (lo - 1) // 2 + hi - lo) * n_angular
             ku0, ku1, ju = np.uint64(k0), np.uint64(k1), np.uint64(j)
             xj, yj, zj, irj = geo[_X, j], geo[_Y, j], geo[_Z, j], geo[_IR, j]
-            for k in range(ku0, ku1):
-                inv = irj * geo[_IR, k]
-                c = (xj * geo[_X, k] + yj * geo[_Y, k] + zj * geo[_Z, k]) * inv
-                geo[_INV, k] = inv
-                geo[_COS, k] = c
-                geo[_CJ, k] = -c * irj * irj  # d cos / d r_j, the part along r_j (over r_j)
-                geo[_MASK, k] = 0.0 if k == ju else 1.0
-            if n_g4 > 0:
+            if moments:
+                same = elem[j] == grp
+                _moment_row(rows, grp, mono, j, row_out)
+                for i in range(g5_eta.shape[0]):
+                    e = g5_eta[i]
+                    aj, daj = fac[0, e, j], fac[1, e, j]
+                    pv = row_out[i, 0]
+                    value, along = aj * pv, daj * pv - aj * irj * irj * row_out[i, 1]
+                    if same:  # the k = j term of the moments (cos = 1)
+                        p1 = g5_poly[i, g5_poly.shape[1] - 1]
+                        value -= p1 * aj * aj
+                        along -= p1 * aj * daj
+                    u = aj * irj
+                    _add_set(j, col0, first_g5 + i, value, along, u * row_out[i, 2], u * row_out[i, 3],
+                             u * row_out[i, 4], s, v, val)
+            elif n_g5 > 0:
                 for k in range(ku0, ku1):
-                    dx, dy, dz = geo[_X, k] - xj, geo[_Y, k] - yj, geo[_Z, k] - zj
-                    geo[_RJK, k] = dx * dx + dy * dy + dz * dz if k != ju else rc * rc
-                # one loop per cutoff kind: the cutoff inlines and the loop vectorises
-                if kind == cutoffs.COS:
-                    for k in range(ku0, ku1):
-                        r = math.sqrt(geo[_RJK, k])
-                        fc, dfc = _cos_cutoff(r, rc)
-                        geo[_FC, k], geo[_DFC, k] = fc, dfc / r
-                elif kind == cutoffs.TANH:
-                    for k in range(ku0, ku1):
-                        r = math.sqrt(geo[_RJK, k])
-                        fc, dfc = _tanh_cutoff(r, rc)
-                        geo[_FC, k], geo[_DFC, k] = fc, dfc / r
-                else:
-                    for k in range(ku0, ku1):
-                        r = math.sqrt(geo[_RJK, k])
-                        fc, dfc = _poly_cutoff(r, rc)
-                        geo[_FC, k], geo[_DFC, k] = fc, dfc / r
-            for q in range(q_tab.shape[1]):
-                zeta, lam, pref = q_tab[0, q], q_tab[1, q], q_tab[2, q]
-                for k in range(ku0, ku1):
-                    pw, dpw = _angular_power(geo[_COS, k], zeta, lam)
-                    pq[0, q, k] = pref * pw
-                    pq[1, q, k] = pref * dpw
-            e_done = -1
-            for b in range(n_g4, blocks.shape[0]):  # G5 blocks, grouped by eta
-                e = blocks[b, 1]
-                if e != e_done:  # weights of this eta
-                    e_done = e
-                    for k in range(ku0, ku1):
-                        u = fac[0, e, k] * geo[_MASK, k]
-                        wt[0, k] = u
-                        wt[1, k] = u * geo[_CJ, k]
-                        u *= geo[_INV, k]
-                        wt[2, k] = u * geo[_X, k]
-                        wt[3, k] = u * geo[_Y, k]
-                        wt[4, k] = u * geo[_Z, k]
-                _dots_g5(j, k0, k1, col0, blocks, b, fac[0, e, j], fac[1, e, j], pq, wt, s, v, val)
+                    inv = irj * geo[_IR, k]
+                    c = (xj * geo[_X, k] + yj * geo[_Y, k] + zj * geo[_Z, k]) * inv
+                    geo[_INV, k] = inv
+                    geo[_COS, k] = c
+                    geo[_CJ, k] = -c * irj * irj  # d cos / d r_j, the part along r_j (over r_j)
+                    geo[_MASK, k] = 0.0 if k == ju else 1.0
+                _powers(geo, ku0, ku1, q_tab, pq)
+                e_done = -1
+                for b in range(n_g4, blocks.shape[0]):  # G5 blocks, grouped by eta
+                    e = blocks[b, 1]
+                    if e != e_done:  # weights of this eta
+                        e_done = e
+                        for k in range(ku0, ku1):
+                            u = fac[0, e, k] * geo[_MASK, k]
+                            wt[0, k] = u
+                            wt[1, k] = u * geo[_CJ, k]
+                            u *= geo[_INV, k]
+                            wt[2, k] = u * geo[_X, k]
+                            wt[3, k] = u * geo[_Y, k]
+                            wt[4, k] = u * geo[_Z, k]
+                    _dots_g5(j, k0, k1, col0, blocks, b, fac[0, e, j], fac[1, e, j], pq, wt, s, v, val)
+            if n_g4 == 0:
+                continue
+            for k in range(ku0, ku1):  # r_jk^2, and which k are near j (not j, not a filler)
+                dx, dy, dz = geo[_X, k] - xj, geo[_Y, k] - yj, geo[_Z, k] - zj
+                r2 = dx * dx + dy * dy + dz * dz
+                geo[_RJK, k] = r2
+                geo[_TMP, k] = 1.0 if r2 < rc2 and k != ju and geo[_IR, k] > 0.0 else 0.0
+            m = 0
+            for k in range(ku0, ku1):  # branch-free packing of the near slots
+                near[m] = k
+                m += geo[_TMP, k] > 0.0
+            n_near = (m + _LANES - 1) // _LANES * _LANES
+            for i in range(m):
+                k = near[i]
+                for row in (_X, _Y, _Z, _IR, _RJK):
+                    cg[row, i] = geo[row, k]
+                for e in range(cfac.shape[0]):
+                    cfac[e, i] = fac[0, e, k]
+            for i in range(m, n_near):  # padding: at r_jk = r_c with a = 0, so it adds nothing
+                for row in (_X, _Y, _Z, _IR):
+                    cg[row, i] = 0.0
+                cg[_RJK, i] = rc2
+                for e in range(cfac.shape[0]):
+                    cfac[e, i] = 0.0
+            nu = np.uint64(n_near)
+            for k in range(nu):
+                inv = irj * cg[_IR, k]
+                c = (xj * cg[_X, k] + yj * cg[_Y, k] + zj * cg[_Z, k]) * inv
+                cg[_INV, k] = inv
+                cg[_COS, k] = c
+                cg[_CJ, k] = -c * irj * irj
+            # one loop per cutoff kind: the cutoff inlines and the loop vectorises
+            if kind == cutoffs.COS:
+                for k in range(nu):
+                    r = math.sqrt(cg[_RJK, k])
+                    fc, dfc = _cos_cutoff(r, rc)
+                    cg[_FC, k], cg[_DFC, k] = fc, dfc / r
+            elif kind == cutoffs.TANH:
+                for k in range(nu):
+                    r = math.sqrt(cg[_RJK, k])
+                    fc, dfc = _tanh_cutoff(r, rc)
+                    cg[_FC, k], cg[_DFC, k] = fc, dfc / r
+            else:
+                for k in range(nu):
+                    r = math.sqrt(cg[_RJK, k])
+                    fc, dfc = _poly_cutoff(r, rc)
+                    cg[_FC, k], cg[_DFC, k] = fc, dfc / r
+            _powers(cg, np.uint64(0), nu, q_tab, cpq)
             e_done = -1
             for b in range(n_g4):  # G4 blocks, grouped by eta
                 e = blocks[b, 1]
@@ -721,21 +849,85 @@ def _angular(n, n_elements, col_radial, n_angular, rc, kind, q_tab, eta_tab, blo
                 if e != e_done:
                     e_done = e
                     eta = eta_tab[0, e]
-                    for k in range(ku0, ku1):
-                        g, h = _gaussian_cutoff(geo[_RJK, k], eta, geo[_FC, k], geo[_DFC, k])
-                        u = fac[0, e, k] * g
-                        h *= fac[0, e, k]
+                    for k in range(nu):
+                        g, h = _gaussian_cutoff(cg[_RJK, k], eta, cg[_FC, k], cg[_DFC, k])
+                        u = cfac[e, k] * g
+                        h *= cfac[e, k]
                         wt[0, k] = u
-                        wt[1, k] = aj * u * geo[_CJ, k]
+                        wt[1, k] = aj * u * cg[_CJ, k]
                         wt[2, k] = daj * u + aj * h
-                        u *= geo[_INV, k]
-                        wt[3, k] = u * geo[_X, k]
-                        wt[4, k] = u * geo[_Y, k]
-                        wt[5, k] = u * geo[_Z, k]
-                        wt[6, k] = h * geo[_X, k]
-                        wt[7, k] = h * geo[_Y, k]
-                        wt[8, k] = h * geo[_Z, k]
-                _dots_g4(j, k0, k1, col0, blocks, b, aj, pq, wt, s, v, val)
+                        u *= cg[_INV, k]
+                        wt[3, k] = u * cg[_X, k]
+                        wt[4, k] = u * cg[_Y, k]
+                        wt[5, k] = u * cg[_Z, k]
+                        wt[6, k] = h * cg[_X, k]
+                        wt[7, k] = h * cg[_Y, k]
+                        wt[8, k] = h * cg[_Z, k]
+                _dots_g4(j, 0, n_near, col0, blocks, b, aj, cpq, wt, s, v, val)
+
+
+@numba.njit(cache=True, fastmath=_CONTRACT, error_model="numpy")
+def _g5_moments(group, geo, fac, eta_tab, mom_int, mom_flt, g5_poly, g5_eta, mono, coef, rows):
+    """Moment path of G5 (kernel notes), once per centre: ``mono`` [slots, M], the monomials
+    u^a of every slot's unit bond vector (fillers: u = 0); ``coef`` [eta, group, M], the
+    coefficients C_a = n!/a! sum_k a_e(r_k) u_k^a of each element group and G5 eta; and
+    ``rows`` [group, set, 5, M], per element group and G5 set the coefficients, over the
+    monomials u^a, of P(u) = sum_n b_n p_n(u), of sum_n n b_n p_n(u), and of the three
+    components of grad P(u) (u^a - e_c of a term C_a u^a moves to u^(a - e_c) with factor a_c)."""
+    size = group[group.shape[0] - 1]
+    n_mono = mom_int.shape[0]
+    for k in range(size):
+        mono[k, 0] = 1.0
+        if n_mono > 1:  # degree 1: the unit vector itself
+            ir = geo[_IR, k]
+            mono[k, 1], mono[k, 2], mono[k, 3] = geo[_X, k] * ir, geo[_Y, k] * ir, geo[_Z, k] * ir
+        for a in range(4, n_mono):
+            mono[k, a] = mono[k, mom_int[a, 1]] * mono[k, 1 + mom_int[a, 2]]
+    for e in range(eta_tab.shape[1]):
+        if eta_tab[2, e] == 0.0:
+            continue
+        for grp in range(group.shape[0] - 1):
+            coef[e, grp, :] = 0.0
+            for k in range(group[grp], group[grp + 1]):
+                w = fac[0, e, k]
+                for a in range(n_mono):
+                    coef[e, grp, a] += w * mono[k, a]
+            for a in range(n_mono):
+                coef[e, grp, a] *= mom_flt[a, 0]
+    rows[:] = 0.0
+    for grp in range(group.shape[0] - 1):
+        for i in range(g5_eta.shape[0]):
+            for a in range(n_mono):
+                d = mom_int[a, 0]
+                term = g5_poly[i, d] * coef[g5_eta[i], grp, a]
+                rows[grp, i, 0, a] = term
+                rows[grp, i, 1, a] = d * term
+                for axis in range(3):  # a_axis = 0 adds nothing (lower index 0, factor 0)
+                    rows[grp, i, 2 + axis, mom_int[a, 3 + axis]] += mom_flt[a, 1 + axis] * term
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
+def _moment_row(rows, grp, mono, j, out):
+    """``out`` [set, 5]: the five polynomials of ``rows[grp]`` at slot j's monomials (dot
+    products over the monomials; reassociation lets them vectorise)."""
+    for i in range(rows.shape[1]):
+        for q in range(5):
+            acc = 0.0
+            for a in range(rows.shape[3]):
+                acc += rows[grp, i, q, a] * mono[j, a]
+            out[i, q] = acc
+
+
+@numba.njit(cache=True, fastmath=_CONTRACT, error_model="numpy")
+def _powers(rows, k0, k1, q_tab, out):
+    """2^(1-zeta) (1 + lambda cos)^zeta and its cos-derivative for every (zeta, lambda) of
+    ``q_tab`` and slots k0..k1 of the cos row of ``rows``, into ``out`` [2, Q, slots]."""
+    for q in range(q_tab.shape[1]):
+        zeta, lam, pref = q_tab[0, q], q_tab[1, q], q_tab[2, q]
+        for k in range(k0, k1):
+            pw, dpw = _angular_power(rows[_COS, k], zeta, lam)
+            out[0, q, k] = pref * pw
+            out[1, q, k] = pref * dpw
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, error_model="numpy")

@@ -11,8 +11,9 @@ from ase import Atoms
 from ase.build import bulk, molecule
 from ase.neighborlist import neighbor_list as ase_neighbor_list
 
+from descriptors import acsf as acsf_module
 from descriptors import cutoffs
-from descriptors.acsf import AcsfParams, acsf, exp_nonpositive
+from descriptors.acsf import MAX_MOMENT_DEGREE, AcsfParams, _kernel_tables, acsf, exp_nonpositive
 from descriptors.jacobian import jacobian_to_dense, strain_derivative
 from descriptors.neighbors import Neighbors, neighbor_list
 
@@ -249,6 +250,59 @@ def test_jacobian_matches_central_differences(kind, structure):
     numeric = _finite_differences(atoms, params)
     assert np.abs(dense).max() > 0.1
     np.testing.assert_allclose(dense, numeric, rtol=0, atol=1e-7 * np.abs(dense).max())
+
+
+# --- G5 by moments (integer zeta up to MAX_MOMENT_DEGREE) against G5 by pairs ---------------
+
+
+def _moment_params(elements, cutoff):
+    """G5 only, integer zetas up to MAX_MOMENT_DEGREE with both lambdas and two etas (the
+    moment path), plus G2 and G4 so that the G5 columns sit after other columns."""
+    p = AcsfParams.auto(elements, cutoff, n_radial=4, zetas=(1.0,))
+    g5 = tuple((eta, float(zeta), lam) for eta in (0.02, 0.1) for zeta in (1, 2, 3, MAX_MOMENT_DEGREE)
+               for lam in (-1.0, 1.0))
+    return AcsfParams(p.elements, p.cutoff, p.radial, p.g4, g5)
+
+
+def _with_a_pair_path_set(params):
+    """``params`` plus one G5 set of non-integer zeta, which sends all G5 sets down the pair loops."""
+    return AcsfParams(params.elements, params.cutoff, params.radial, params.g4, params.g5 + ((0.05, 2.5, 1.0),))
+
+
+def _columns_of(params, wider):
+    """Indices in ``wider``'s columns of the columns of ``params`` (same names)."""
+    names = wider.feature_names()
+    return [names.index(name) for name in params.feature_names()]
+
+
+@pytest.fixture()
+def moments_everywhere(monkeypatch):
+    """Every centre takes the moment path, however few neighbours it has."""
+    monkeypatch.setattr(acsf_module, "MOMENT_NEIGHBOURS_PER_MONOMIAL", 0.0)
+
+
+@pytest.mark.parametrize("structure", [_small_cell, _ethanol])
+def test_g5_by_moments_equals_g5_by_pairs(structure, moments_everywhere):
+    atoms = structure()
+    params = _moment_params(sorted(set(atoms.numbers.tolist())), 5.0)
+    assert _kernel_tables(params)[5].shape[0] > 0 and _kernel_tables(_with_a_pair_path_set(params))[5].shape[0] == 0
+    assert _kernel_tables(params)[-1] == 0
+    wider = _with_a_pair_path_set(params)
+    columns = _columns_of(params, wider)
+    values, dense = _dense(atoms, params)
+    pair_values, pair_dense = _dense(atoms, wider)
+    g5 = [c for c, name in enumerate(params.feature_names()) if name.startswith("G5")]
+    assert np.abs(values[:, g5]).max() > 1.0
+    np.testing.assert_allclose(values, pair_values[:, columns], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dense, pair_dense[:, columns], rtol=0, atol=1e-12 * np.abs(dense).max())
+
+
+def test_g5_by_moments_matches_the_double_sum_and_central_differences(moments_everywhere):
+    atoms = _small_cell()
+    params = _moment_params([29, 79], 5.0)
+    values, dense = _dense(atoms, params)
+    np.testing.assert_allclose(values, _reference_acsf(atoms, params), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(dense, _finite_differences(atoms, params), rtol=0, atol=1e-7 * np.abs(dense).max())
 
 
 def test_strain_derivative_from_displacements_matches_strained_cells():
