@@ -515,14 +515,14 @@ def _kernel_tables(params: AcsfParams):
             np.array(blocks, dtype=np.int64).reshape(-1, 10), len(angular), *_moment_tables(params, etas))
 
 
-#: G5 takes the moment path when every G5 zeta is an integer up to this (there are
-#: M = (D + 1)(D + 2)(D + 3) / 6 monomials of degree <= D; at D = 8, M = 165, Cu-108 at
-#: 6 Å costs as much as by pairs) ...
-MAX_MOMENT_DEGREE = 6
+#: G5 takes the moment path when every G5 zeta is an integer up to this (M = (D + 1)(D + 2)
+#: (D + 3) / 6 monomials of degree <= D) ...
+MAX_MOMENT_DEGREE = 4
 #: ... and the centre has at least this many neighbours per monomial: a row costs ~M by
-#: moments and ~n by pairs, with ~2x the work per term by moments (Cu-108 at 6 Å, n = 78:
-#: G5 by moments 4x faster at D = 4)
-MOMENT_NEIGHBOURS_PER_MONOMIAL = 0.5
+#: moments and ~n by pairs. Measured on Cu-108 at 6 Å (n = 78), the default 8 G5 sets with
+#: zeta 1 and D, one thread, µs/atom of the G5 part by moments / by pairs: D = 2 17 / 44,
+#: D = 4 28 / 44, D = 6 42 / 43; so at D = 4 moments win from n ~ 1.4 M = 49.
+MOMENT_NEIGHBOURS_PER_MONOMIAL = 1.4
 
 
 def _moment_tables(params: AcsfParams, etas):
@@ -577,7 +577,8 @@ def _moment_tables(params: AcsfParams, etas):
 #                  (1 + lambda cos)^zeta and per-eta weights; then _dots_g4 / _dots_g5 sum
 #                  four angular sets per pass (20 running sums in registers).
 #   _store_centre  the values row and the Jacobian blocks.
-# G5 with integer zeta <= MAX_MOMENT_DEGREE (the default grid's 1 and 4) skips the pairs:
+# G5 with integer zeta <= MAX_MOMENT_DEGREE (the default grid's 1 and 4) at centres with many
+# neighbours (MOMENT_NEIGHBOURS_PER_MONOMIAL) skips the pairs:
 #   2^(1-zeta) (1 + lambda c)^zeta = sum_n b_n c^n, and (u . w)^n = sum_|a|=n n!/a! u^a w^a,
 #   so the sum over k of a(r_k) P(r_j^ . r_k^) is sum_n b_n p_n(r_j^) with the homogeneous
 #   polynomials p_n(u) = sum_|a|=n C_a u^a, C_a = n!/a! sum_k a(r_k) r_k^a, built once per

@@ -277,8 +277,12 @@ def _columns_of(params, wider):
 
 @pytest.fixture()
 def moments_everywhere(monkeypatch):
-    """Every centre takes the moment path, however few neighbours it has."""
+    """Every centre takes the moment path, however few neighbours it has (the tables that
+    hold the threshold are cached, so the cache is cleared on the way in and out)."""
     monkeypatch.setattr(acsf_module, "MOMENT_NEIGHBOURS_PER_MONOMIAL", 0.0)
+    _kernel_tables.cache_clear()
+    yield
+    _kernel_tables.cache_clear()
 
 
 @pytest.mark.parametrize("structure", [_small_cell, _ethanol])
