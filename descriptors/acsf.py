@@ -618,7 +618,6 @@ def _acsf_cpu(offsets, neighbor, vector, distance, element, n_elements, rc, kind
     n_atoms = offsets.shape[0] - 1
     n_feat = values.shape[1]
     n_eta, n_q = eta_tab.shape[1], q_tab.shape[1]
-    n_g4 = int(blocks[:, 0].sum())  # blocks: G4 first
     size = n_max + _LANES * n_elements  # local slots, element groups padded to _LANES
     chunk = 4
     for c in numba.prange((n_atoms + chunk - 1) // chunk):
