@@ -397,8 +397,11 @@ def test_scalar_helpers_are_accurate():
     for u in np.linspace(-math.pi / 2, math.pi / 2, 101):
         s, c = cutoffs.sin_cos_half_pi(u)
         assert s == pytest.approx(math.sin(u), abs=3e-16) and c == pytest.approx(math.cos(u), abs=3e-16)
-    for x in np.concatenate([np.linspace(-30, 0, 301), [-100.5, -500.25, -707.9]]):
-        assert exp_nonpositive(x) == pytest.approx(math.exp(x), rel=4e-16)
+    # every residue of n mod 16 and every n div 16 up to the largest that can occur
+    for x in np.concatenate([np.linspace(-30, 0, 301), np.linspace(-599.99, -30, 1777), [-100.5, -500.25]]):
+        assert exp_nonpositive(x) == pytest.approx(math.exp(x), rel=4e-16, abs=0.0)
+    # zero, not subnormal-prone tiny values, below -600 (and no shift out of range)
+    assert [exp_nonpositive(x) for x in (-600.0, -600.5, -707.9, -745.0, -1e5)] == [0.0] * 5
 
 
 # --- parameters ---------------------------------------------------------------------------
