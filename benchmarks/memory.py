@@ -57,13 +57,16 @@ def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int
     data = reference.load("cu_emt", n_structures=n_structures)
     model = zoo.create("hdnnp", elements=data.elements, cutoff=6.0)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_before = peak_rss_mib()  # includes generating the reference data in this process
+    rss_before = current_rss_mib()
+    reset_peak_rss()  # so that the peak below is that of fit alone
     start = time.perf_counter()
     model.fit(data, epochs=epochs, batch_size=batch_size, cache_bytes=cache_bytes, verbose=0)
+    peak_fit = peak_rss_mib()
     return {"structures": n_structures, "atoms": int(data.n_atoms.sum()), "cache_mib": cache_bytes / 2**20,
             "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
-            "peak_rss_before_fit_mib": round(rss_before), 
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            "peak_rss_before_fit_mib": round(peak_before), "rss_at_fit_start_mib": round(rss_before),
+            "peak_rss_fit_mib": round(peak_fit), "fit_growth_mib": round(peak_fit - rss_before)}
 
 
 def main(argv=None) -> int:

@@ -143,7 +143,7 @@ class BatchSource:
 
     def batch(self, indices) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The flat batch of the given structures, split into inputs and labels."""
-        flat = collate([self.structure_inputs(int(s)) for s in indices])
+        flat = collate([self.structure_inputs(int(s)) for s in indices], self.featurizer.jacobians)
         y = {k: flat.pop(k) for k in self.labels}
         return flat, y
 

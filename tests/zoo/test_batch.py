@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from zoo import keys
-from zoo.batch import collate
+from zoo.batch import BLOCK_SIZE_BITS, collate, padded_block_count
 from zoo.pipeline import BatchSource, FeatureCache
 
 
@@ -46,6 +46,46 @@ def test_collate_same_structure_twice():
 def test_collate_rejects_empty():
     with pytest.raises(ValueError, match="empty"):
         collate([])
+
+
+def test_block_counts_round_up_to_a_bounded_set_of_sizes():
+    counts = np.arange(0, 70_000)
+    padded = np.array([padded_block_count(n) for n in counts])
+    assert np.all(padded >= counts)
+    assert np.all(padded[:64] == counts[:64])  # small counts stay as they are
+    assert np.all(padded - counts <= counts / 2 ** (BLOCK_SIZE_BITS - 1))  # at most ~3 % padding
+    for k in range(6, 16):  # 32 sizes per doubling (and its end), so a shape cache stays bounded
+        assert len(np.unique(padded[2**k:2 ** (k + 1)])) == 2 ** (BLOCK_SIZE_BITS - 1) + 1
+
+
+def test_padded_blocks_leave_forces_and_virials_unchanged():
+    import tensorflow as tf
+
+    from zoo.layers.contraction import contract_jacobian, contract_virial
+
+    jk = keys.DESCRIPTORS_JACOBIAN
+    parts = [structure(40, n_items, seed) for seed, n_items in enumerate((41, 37, 39))]  # 234 blocks
+    for p in parts:
+        p[jk.displacement] = np.random.default_rng(5).normal(size=(len(p[jk.item]), 3))
+    plain, padded = collate(parts), collate(parts, (jk,))
+    n_blocks = len(plain[jk.item])
+    assert len(padded[jk.item]) == padded_block_count(n_blocks) > n_blocks
+    for key in (jk.item, jk.atom, jk.value, jk.displacement):
+        assert not padded[key][n_blocks:].any()
+        np.testing.assert_array_equal(padded[key][:n_blocks], plain[key])
+    grad = tf.constant(np.random.default_rng(6).normal(size=plain[jk.values].shape))
+    forces = [contract_jacobian(grad, b[jk.item], b[jk.atom], b[jk.value], 120) for b in (plain, padded)]
+    np.testing.assert_array_equal(forces[0], forces[1])
+    virials = [contract_virial(grad, b[jk.item], b[jk.atom], b[jk.value], b[jk.displacement], b[keys.STRUCTURE], 3)
+               for b in (plain, padded)]
+    np.testing.assert_allclose(virials[0], virials[1], rtol=1e-14, atol=1e-14)
+
+
+def test_padding_skips_jacobians_without_items():
+    jk = keys.DESCRIPTORS_JACOBIAN
+    empty = structure(3, 0, 0)  # no rows: a zero block would point at a row that does not exist
+    batch = collate([empty, empty], (jk,))
+    assert len(batch[jk.item]) == 0 and len(batch[jk.value]) == 0
 
 
 def test_cache_stops_at_its_budget():
