@@ -34,7 +34,7 @@ BLOCK_SIZE_BITS = 6
 
 
 def padded_block_count(n: int) -> int:
-    """The block count ``n`` rounded up to the next multiple of 2^(bit_length(n) - 6)."""
+    """The block count ``n`` rounded up to the next multiple of 2^(bit_length(n) - BLOCK_SIZE_BITS)."""
     step = 1 << max(int(n).bit_length() - BLOCK_SIZE_BITS, 0)
     return -(-int(n) // step) * step
 

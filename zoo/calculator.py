@@ -132,7 +132,8 @@ class Calculator(AseCalculator):
         if self.charge_aware:
             item[keys.TOTAL_CHARGE] = np.array([self.charge_of(atoms)])
         item[keys.CELL] = cell
-        return {k: cast_input(v, self.model.compute_dtype) for k, v in collate([item], self.model.featurizer.jacobians).items()}
+        batch = collate([item], self.model.featurizer.jacobians)
+        return {k: cast_input(v, self.model.compute_dtype) for k, v in batch.items()}
 
     def charge_of(self, atoms) -> float:
         """Total charge (e): the keyword, else ``atoms.info`` (ASE's ``charge`` or ours), else 0."""
