@@ -140,6 +140,8 @@ _env_row = _cpu["env_row"]
 
 # --- parameters ----------------------------------------------------------------------------
 
+#: r_cs (Å) of :meth:`DeepPotSeParams.auto` (at most r_c / 2)
+DEFAULT_CUTOFF_SMOOTH = 0.5
 
 @dataclass(frozen=True)
 class DeepPotSeParams:
@@ -197,13 +199,16 @@ class DeepPotSeParams:
 
     @classmethod
     def auto(cls, elements, cutoff=6.0, cutoff_smooth=None, sel=None) -> DeepPotSeParams:
-        """Defaults: r_cs = r_c - 1 Å (at least 0) and, per element, room for a close-packed
+        """Defaults: r_cs = 0.5 Å, at most r_c / 2 (DeePMD-kit's examples use ``rcut_smth``
+        0.5), so that s switches off over the whole range, and, per element, room for a close-packed
         environment, ``sel`` = ceil(4 pi/3 r_c^3 * 0.1 Å^-3) (fcc Cu has 0.085 atoms/Å^3: 78
         neighbours within 5.7 Å, 91 within 6 Å with rattling; this gives 91 at r_c = 6 Å).
+        A switch over the last 1 Å only (r_cs = r_c - 1 Å, the earlier default) barely
+        trained forces: quick.toml budget, Cu-200, 4.5 Å, 478 meV/Å against 107 at 0.5 Å.
         """
         numbers = sorted({z if isinstance(z, (int, np.integer)) else chemical_symbols.index(z) for z in elements})
         if cutoff_smooth is None:
-            cutoff_smooth = max(cutoff - 1.0, 0.0)
+            cutoff_smooth = min(DEFAULT_CUTOFF_SMOOTH, 0.5 * cutoff)
         if sel is None:
             sel = int(math.ceil(4.0 * math.pi / 3.0 * cutoff**3 * 0.1))
         return cls(tuple(numbers), cutoff, cutoff_smooth, sel)

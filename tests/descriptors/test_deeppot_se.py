@@ -188,7 +188,8 @@ def test_permutation_of_like_atoms_and_image_shifts():
 
 def test_auto_and_round_trip():
     params = DeepPotSeParams.auto(["Cu"], 6.0)
-    assert params.cutoff_smooth == 5.0 and params.sel == (91,)
+    assert params.cutoff_smooth == 0.5 and params.sel == (91,)
+    assert DeepPotSeParams.auto(["Cu"], 0.8).cutoff_smooth == 0.4  # below the cutoff
     assert DeepPotSeParams.from_dict(params.to_dict()) == params
     assert DeepPotSeParams((1, 8), 5.0, 1.0, (10, 4)).n_slots == 14
 

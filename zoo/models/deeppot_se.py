@@ -52,8 +52,8 @@ class DeepPotSE(Potential):
 
     Deviations from the paper: the standardization of D; the last embedding layer is
     linear (``zoo.layers.ElementMLP``); no ResNet-style doubling in the embedding; smaller
-    default networks. Known limitation: with r_c = 6 Å on the 32-atom Cu cells the force
-    loss barely moves in the first ~160 training steps (at r_c = 4 Å it drops quickly).
+    default networks. With the switch over the last 1 Å only (r_cs = r_c - 1 Å) forces
+    barely trained; the default r_cs is 0.5 Å (``DeepPotSeParams.auto``).
 
     Args:
         elements: atomic numbers the model handles.
