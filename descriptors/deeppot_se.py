@@ -143,6 +143,7 @@ _env_row = _cpu["env_row"]
 #: r_cs (Å) of :meth:`DeepPotSeParams.auto` (at most r_c / 2)
 DEFAULT_CUTOFF_SMOOTH = 0.5
 
+
 @dataclass(frozen=True)
 class DeepPotSeParams:
     """The DeepPot-SE environment matrix.

@@ -42,9 +42,10 @@ def padded_block_count(n: int) -> int:
 def pad_jacobian_blocks(batch: dict[str, np.ndarray], jacobians) -> dict[str, np.ndarray]:
     """Append zero blocks (item 0, atom 0, value 0, displacement 0) to each Jacobian of
     ``batch`` up to :func:`padded_block_count`; they add nothing to forces or virials.
-    Jacobians whose values or blocks are absent or empty are left as they are."""
+    (Item 0 exists whenever there is a block: a Jacobian without rows has no blocks, and
+    zero blocks stay zero.)"""
     for jac in jacobians:
-        if jac.item not in batch or jac.values not in batch or len(batch[jac.values]) == 0:
+        if jac.item not in batch:
             continue
         n = len(batch[jac.item])
         extra = padded_block_count(n) - n

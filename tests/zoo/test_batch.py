@@ -81,13 +81,6 @@ def test_padded_blocks_leave_forces_and_virials_unchanged():
     np.testing.assert_allclose(virials[0], virials[1], rtol=1e-14, atol=1e-14)
 
 
-def test_padding_skips_jacobians_without_items():
-    jk = keys.DESCRIPTORS_JACOBIAN
-    empty = structure(3, 0, 0)  # no rows: a zero block would point at a row that does not exist
-    batch = collate([empty, empty], (jk,))
-    assert len(batch[jk.item]) == 0 and len(batch[jk.value]) == 0
-
-
 def test_cache_stops_at_its_budget():
     cache = FeatureCache(max_bytes=1000)
     item = {"x": np.zeros(50)}  # 400 bytes
