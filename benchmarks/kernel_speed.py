@@ -213,7 +213,7 @@ def applicable(periodic: bool) -> list[str]:
 
 def output_bytes(outputs) -> int:
     """Bytes of the values and of every Jacobian array of a kernel's outputs."""
-    return sum(values.nbytes + sum(array.nbytes for array in jac) for values, jac in outputs)
+    return sum(values.nbytes + sum(array.nbytes for array in jac if array is not None) for values, jac in outputs)
 
 
 def batch_runner(prepared: list[Prepared]) -> Callable:

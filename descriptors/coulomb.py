@@ -353,7 +353,7 @@ def coulomb_matrix(positions, cell, pbc, params: CoulombParams = CoulombParams()
         values, jac = _direct_on_gpu(positions, widths, kind, params.damping_cutoff)
     else:
         values, jac = empty_outputs(n)
-        _direct_cpu(positions, widths, kind, params.damping_cutoff, K_E, values, *jac)
+        _direct_cpu(positions, widths, kind, params.damping_cutoff, K_E, values, *jac.outputs())
     check_finite(values, n)
     return values, jac
 

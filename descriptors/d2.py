@@ -205,5 +205,5 @@ def d2(numbers, neighbors: Neighbors, params: D2Params = D2Params(), device: str
     values = np.empty((n, 1))
     jac = Jacobian(np.empty(n_blocks, np.int64), np.empty(n_blocks, np.int64), np.empty((n_blocks, 1, 3)),
                    np.empty((n_blocks, 3)))
-    _d2_cpu(offsets, j, vector, distance, c6, r0, float(params.d), float(params.s6), values, *jac)
+    _d2_cpu(offsets, j, vector, distance, c6, r0, float(params.d), float(params.s6), values, *jac.outputs())
     return values, jac

@@ -29,11 +29,11 @@ in DeePMD-kit); that is the one discontinuity of the method, so choose ``sel`` a
 largest neighbour count of the data (:meth:`DeepPotSeParams.auto` does for close-packed
 metals at 6 Å).
 
-Jacobian (:mod:`descriptors.jacobian`): row r has two blocks, ``2 r`` (atom j, displacement
-r_ij) and ``2 r + 1`` (atom i, the negative, displacement 0), so B = 2 n_rows.
+Jacobian (:mod:`descriptors.jacobian`): one pair block per row, block r = d row r / d r_j
+(atom j, displacement r_ij) with partner i, which gets the negative; B = n_rows.
 
 Layers: scalar ``math`` body :func:`smooth_inverse` and the row body :func:`env_row` (one
-row and its two blocks) compiled with :func:`descriptors.cutoffs.compile_scalar` for both
+row and its block) compiled with :func:`descriptors.cutoffs.compile_scalar` for both
 targets -> loop kernels ``_env_mat_cpu`` (``prange`` over centres, neighbours sorted with
 ``argsort``) and ``_env_mat_cuda`` (one thread per neighbour entry, which finds its slot by
 counting the entries ranked before it: no sort, no scratch; :mod:`descriptors.cuda_target`)
@@ -85,7 +85,7 @@ def smooth_inverse(r, rcs, rc):
 def env_row(p, i, row, e, slot_index, neighbor, vector, distance, rcs, rc, values, centre, neighbor_element,
             slot, atom, jac, displacement):
     """Row ``row`` = R̃_ij of neighbour entry p of centre i (element index e, padded slot
-    ``slot_index``) and its blocks 2 row (atom j) and 2 row + 1 (atom i, the negative).
+    ``slot_index``) and its pair block ``row`` (atom j; the centre, its partner, gets the negative).
 
     d s / d r_c = s' u_c;  d(s u_k) / d r_c = s' u_k u_c + s (delta_kc - u_k u_c) / r.
     """
@@ -100,9 +100,8 @@ def env_row(p, i, row, e, slot_index, neighbor, vector, distance, rcs, rc, value
     centre[row] = i
     neighbor_element[row] = e
     slot[row] = slot_index
-    b = 2 * row
+    b = row
     atom[b] = neighbor[p]
-    atom[b + 1] = i
     a = ds - s * inv
     si = s * inv
     u = (ux, uy, uz)
@@ -112,9 +111,6 @@ def env_row(p, i, row, e, slot_index, neighbor, vector, distance, rcs, rc, value
             jac[b, k + 1, c] = a * u[k] * u[c]
         jac[b, c + 1, c] += si
         displacement[b, c] = vector[p, c]
-        displacement[b + 1, c] = 0.0
-        for k in range(4):
-            jac[b + 1, k, c] = -jac[b, k, c]
 
 
 def slot_rank(p, start, stop, neighbor, element, distance, span):
@@ -247,7 +243,8 @@ def deeppot_se(positions, numbers, cell, pbc, neighbors: Neighbors, params: Deep
 
     Returns:
         values: float64 [n_rows, 4], (s, s x/r, s y/r, s z/r) in 1/Å;
-        jac: :class:`Jacobian`, 2 blocks per row, value float64 [B, 4, 3] in 1/Å^2;
+        jac: :class:`Jacobian`, one pair block per row (atom j, partner the centre), value
+            float64 [n_rows, 4, 3] in 1/Å^2;
         rows: :class:`EnvRows` (centre, neighbour element, slot of each row).
 
     Raises:
@@ -275,14 +272,14 @@ def deeppot_se(positions, numbers, cell, pbc, neighbors: Neighbors, params: Deep
     else:
         values = np.empty((n_rows, 4))
         rows = EnvRows(np.empty(n_rows, np.int64), np.empty(n_rows, np.int64), np.empty(n_rows, np.int64))
-        atom = np.empty(2 * n_rows, np.int64)
-        value = np.empty((2 * n_rows, 4, 3))
-        displacement = np.empty((2 * n_rows, 3))
+        atom = np.empty(n_rows, np.int64)
+        value = np.empty((n_rows, 4, 3))
+        displacement = np.empty((n_rows, 3))
         _env_mat_cpu(offsets, nb.j, nb.vector, nb.distance, element, params.slot_starts(), sel,
                      params.cutoff_smooth, params.cutoff, row_offsets, values, rows.centre, rows.neighbor_element,
                      rows.slot, atom, value, displacement)
-    item = np.repeat(np.arange(n_rows, dtype=np.int64), 2)
-    return values, Jacobian(item, atom, value, displacement), rows
+    item = np.arange(n_rows, dtype=np.int64)
+    return values, Jacobian(item, atom, value, displacement, partner=rows.centre.copy()), rows
 
 
 def _env_mat_on_gpu(nb, offsets, element, params, element_rows, n_rows):
@@ -292,8 +289,8 @@ def _env_mat_on_gpu(nb, offsets, element, params, element_rows, n_rows):
                                    np.array(params.sel, dtype=np.int64), element_rows)
     outputs = (cuda_target.empty((n_rows, 4)), cuda_target.empty(n_rows, np.int64),
                cuda_target.empty(n_rows, np.int64), cuda_target.empty(n_rows, np.int64),
-               cuda_target.empty(2 * n_rows, np.int64), cuda_target.empty((2 * n_rows, 4, 3)),
-               cuda_target.empty((2 * n_rows, 3)))
+               cuda_target.empty(n_rows, np.int64), cuda_target.empty((n_rows, 4, 3)),
+               cuda_target.empty((n_rows, 3)))
     kernels = cuda_target.compile_kernels((_env_mat_cuda,), _SCALAR_FUNCTIONS)
     cuda_target.launch(kernels._env_mat_cuda, len(nb.i), *inputs, params.cutoff_smooth, params.cutoff, *outputs)
     return cuda_target.to_host(*outputs)
@@ -306,8 +303,8 @@ def _env_mat_on_gpu(nb, offsets, element, params, element_rows, n_rows):
 def _env_mat_cpu(offsets, neighbor, vector, distance, element, slot_start, sel, rcs, rc, row_offsets,
                  values, centre, neighbor_element, slot, atom, jac, displacement):
     """Rows of centre i are ``row_offsets[i]:row_offsets[i+1]`` in slot order (element,
-    then distance; ties in neighbour-list order); row r owns blocks 2r (neighbour) and
-    2r + 1 (centre). Centres write disjoint ranges, so ``prange`` has no races."""
+    then distance; ties in neighbour-list order); row r owns pair block r. Centres write
+    disjoint ranges, so ``prange`` has no races."""
     n_atoms = offsets.shape[0] - 1
     span = 2.0 * rc + 1.0  # > any distance: element-major sort keys
     for i in numba.prange(n_atoms):

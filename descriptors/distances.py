@@ -10,10 +10,10 @@ distance itself,
 with ``d d_p / d r_j = u_p`` and ``d d_p / d r_i = -u_p``, ``u_p = (r_j + S_p - r_i) / d_p``.
 
 Layout: one row per neighbour entry (pairs at or beyond the cutoff dropped), in
-neighbour-list order (sorted by centre), values [n_pairs, 1]. Row p owns Jacobian blocks
-``2 p`` (atom j, value +u_p, displacement r_ij, the neighbour image relative to the centre)
-and ``2 p + 1`` (atom i, value -u_p, displacement 0), as every pair kernel here does
-(docs/DESIGN.md, "Block displacements give the virial").
+neighbour-list order (sorted by centre), values [n_pairs, 1]. Row p owns one pair block
+(:class:`descriptors.jacobian.Jacobian`): atom j, value +u_p, displacement r_ij (the
+neighbour image relative to the centre), partner i, which gets -u_p, as every pair kernel
+here does (docs/DESIGN.md, "Pair blocks").
 
 This is the neighbour list itself, so on the CPU it is plain vectorised numpy (no Numba
 kernel: one division per pair is all there is to compute). The scalar body
@@ -57,8 +57,8 @@ def pair_distances(neighbors: Neighbors, n_atoms: int, cutoff: float | None = No
 
     Returns:
         values: float64 [n_pairs, 1], Å;
-        jac: :class:`Jacobian` with 2 blocks per row, value float64 [2 n_pairs, 1, 3]
-            (dimensionless);
+        jac: :class:`Jacobian` with one pair block per row (atom j, partner i), value
+            float64 [n_pairs, 1, 3] (dimensionless);
         centre: int64 [n_pairs], atom i of each row; neighbor: int64 [n_pairs], atom j
             (the atom whose image is the neighbour).
 
@@ -75,46 +75,34 @@ def pair_distances(neighbors: Neighbors, n_atoms: int, cutoff: float | None = No
         keep = distance < cutoff
         i, j, vector, distance = i[keep], j[keep], vector[keep], distance[keep]
     n_pairs = len(i)
-    value, displacement = (_blocks_on_gpu if on_gpu else _blocks)(np.ascontiguousarray(vector), distance)
-    atom = np.empty(2 * n_pairs, np.int64)
-    atom[0::2] = j
-    atom[1::2] = i
-    item = np.repeat(np.arange(n_pairs, dtype=np.int64), 2)
-    return distance[:, None].copy(), Jacobian(item, atom, value, displacement), i, j
+    value = (_blocks_on_gpu if on_gpu else _blocks)(np.ascontiguousarray(vector), distance)
+    jac = Jacobian(np.arange(n_pairs, dtype=np.int64), j.copy(), value, vector.copy(), partner=i.copy())
+    return distance[:, None].copy(), jac, i, j
 
 
 def _blocks(vector, distance):
-    """Block values [2 P, 1, 3] (+u, -u) and displacements [2 P, 3] (r_ij, 0), numpy."""
-    unit = np.stack(unit_vector(vector[:, 0], vector[:, 1], vector[:, 2], distance), axis=1)
-    value = np.empty((2 * len(distance), 1, 3))
-    value[0::2, 0] = unit
-    value[1::2, 0] = -unit
-    displacement = np.zeros((2 * len(distance), 3))
-    displacement[0::2] = vector
-    return value, displacement
+    """Pair block values [P, 1, 3] (the unit vectors u), numpy."""
+    return np.stack(unit_vector(vector[:, 0], vector[:, 1], vector[:, 2], distance), axis=1)[:, None, :]
 
 
 def _blocks_on_gpu(vector, distance):
     """:func:`_blocks` on the device: one thread per pair."""
     n_pairs = len(distance)
     vector_d, distance_d = cuda_target.to_device(vector, distance)
-    value, displacement = cuda_target.empty((2 * n_pairs, 1, 3)), cuda_target.empty((2 * n_pairs, 3))
+    value = cuda_target.empty((n_pairs, 1, 3))
     kernels = cuda_target.compile_kernels((_blocks_cuda,), (unit_vector,))
-    cuda_target.launch(kernels._blocks_cuda, n_pairs, vector_d, distance_d, value, displacement)
-    return cuda_target.to_host(value, displacement)
+    cuda_target.launch(kernels._blocks_cuda, n_pairs, vector_d, distance_d, value)
+    return cuda_target.to_host(value)[0]
 
 
-def _blocks_cuda(vector, distance, value, displacement):
-    """CUDA loop kernel: pair p writes blocks 2p (+u, displacement r_ij) and 2p + 1 (-u, 0)."""
+def _blocks_cuda(vector, distance, value):
+    """CUDA loop kernel: pair p writes its block, the unit vector u."""
     p = thread_index()
     if p >= distance.shape[0]:
         return
     u = unit_vector(vector[p, 0], vector[p, 1], vector[p, 2], distance[p])
     for c in range(3):
-        value[2 * p, 0, c] = u[c]
-        value[2 * p + 1, 0, c] = -u[c]
-        displacement[2 * p, c] = vector[p, c]
-        displacement[2 * p + 1, c] = 0.0
+        value[p, 0, c] = u[c]
 
 
 def all_pairs(positions) -> Neighbors:

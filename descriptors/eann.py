@@ -20,8 +20,8 @@ Layout: one row per neighbour entry (pair p of the neighbour list, pairs beyond 
 dropped), in neighbour-list order; column ``a * R + m`` holds the angular component a (the
 order of :meth:`EannParams.angular_components`: by L, then l_x, l_y descending) with
 radial set m. The rows come with the centre index and the neighbour's element index.
-Jacobian: row p owns blocks ``2 p`` (atom j, displacement r_ij) and ``2 p + 1`` (atom i,
-the negative, displacement 0).
+Jacobian: one pair block per row (:class:`descriptors.jacobian.Jacobian`): block p is
+d row p / d r_j with atom j, partner i (which gets the negative) and displacement r_ij.
 
 Deviation from the paper: none in the functional form (the squared cosine cutoff is the
 paper's); the automatic radial grid (:meth:`EannParams.auto`) is ours.
@@ -90,7 +90,7 @@ def angular_monomial(x, y, z, lx, ly, lz):
 
 
 def eann_pair(p, vector, distance, powers, radial, rc, g, dg, values, jac):
-    """Row p (every orbital of pair p) and its blocks 2p (+) and 2p + 1 (-).
+    """Row p (every orbital of pair p) and its pair block p (d / d r_j).
 
     Gradient of phi = M(x, y, z) g(r) with respect to r_j: grad M g + M g'(r) (x, y, z) / r.
     ``g``, ``dg`` [n_radial] are scratch (the radial factors, computed once per pair).
@@ -101,7 +101,6 @@ def eann_pair(p, vector, distance, powers, radial, rc, g, dg, values, jac):
     for m in range(n_rad):
         g[m], dg[m] = gaussian_radial(r, radial[m, 0], radial[m, 1], rc)
         dg[m] *= inv  # (1/r) dg/dr: times the vector gives the gradient
-    b = 2 * p
     for a in range(powers.shape[0]):
         mono, mx, my, mz = angular_monomial(vector[p, 0], vector[p, 1], vector[p, 2], powers[a, 0], powers[a, 1],
                                             powers[a, 2])
@@ -112,12 +111,9 @@ def eann_pair(p, vector, distance, powers, radial, rc, g, dg, values, jac):
             gx = mx * g[m] + h * vector[p, 0]
             gy = my * g[m] + h * vector[p, 1]
             gz = mz * g[m] + h * vector[p, 2]
-            jac[b, col, 0] = gx
-            jac[b, col, 1] = gy
-            jac[b, col, 2] = gz
-            jac[b + 1, col, 0] = -gx
-            jac[b + 1, col, 1] = -gy
-            jac[b + 1, col, 2] = -gz
+            jac[p, col, 0] = gx
+            jac[p, col, 1] = gy
+            jac[p, col, 2] = gz
 
 
 _SCALAR_FUNCTIONS = (cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, _acsf.exp_nonpositive, gaussian_radial,
@@ -223,7 +219,8 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
 
     Returns:
         values: float64 [n_pairs, K] (columns in the module docstring), Å^L;
-        jac: :class:`Jacobian`, 2 blocks per row, value float64 [B, K, 3];
+        jac: :class:`Jacobian`, one pair block per row (atom j, partner i), value
+            float64 [n_pairs, K, 3];
         centre: int64 [n_pairs]; neighbor_element: int64 [n_pairs] (index into elements).
 
     Raises:
@@ -240,22 +237,19 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
     radial = np.array(params.radial, dtype=np.float64).reshape(-1, 2)
     if on_gpu:
         scratch = cuda_target.empty((n_pairs, len(radial))), cuda_target.empty((n_pairs, len(radial)))
-        outputs = cuda_target.empty((n_pairs, params.n_features)), cuda_target.empty((2 * n_pairs, params.n_features, 3))
+        outputs = cuda_target.empty((n_pairs, params.n_features)), cuda_target.empty((n_pairs, params.n_features, 3))
         kernels = cuda_target.compile_kernels((_eann_cuda,), _SCALAR_FUNCTIONS)
         cuda_target.launch(kernels._eann_cuda, n_pairs, *cuda_target.to_device(nb.vector, nb.distance, powers, radial),
                            params.cutoff, *scratch, *outputs)
         values, value = cuda_target.to_host(*outputs)
     else:
         values = np.empty((n_pairs, params.n_features))
-        value = np.empty((2 * n_pairs, params.n_features, 3))
+        value = np.empty((n_pairs, params.n_features, 3))
         _eann_cpu(nb.vector, nb.distance, powers, radial, params.cutoff, values, value)
-    item = np.repeat(np.arange(n_pairs, dtype=np.int64), 2)
-    atom = np.empty(2 * n_pairs, np.int64)
-    atom[0::2] = nb.j
-    atom[1::2] = nb.i
-    displacement = np.zeros((2 * n_pairs, 3))
-    displacement[0::2] = nb.vector
-    return values, Jacobian(item, atom, value, displacement), np.asarray(nb.i, np.int64), element[nb.j]
+    centre = np.asarray(nb.i, np.int64)
+    jac = Jacobian(np.arange(n_pairs, dtype=np.int64), np.asarray(nb.j, np.int64), value,
+                   np.array(nb.vector, np.float64), partner=centre)
+    return values, jac, centre, element[nb.j]
 
 
 # --- loop kernel (CPU) ---------------------------------------------------------------------
@@ -263,8 +257,8 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _eann_cpu(vector, distance, powers, radial, rc, values, jac):
-    """Row p and blocks 2p, 2p + 1 for each pair p; ``prange`` over chunks of pairs (one
-    radial scratch per chunk)."""
+    """Row p and block p for each pair p; ``prange`` over chunks of pairs (one radial
+    scratch per chunk)."""
     n_pairs = vector.shape[0]
     chunk = 64
     for ch in numba.prange((n_pairs + chunk - 1) // chunk):

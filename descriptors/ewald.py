@@ -286,6 +286,6 @@ def ewald_matrix(positions, cell, params: CoulombParams = CoulombParams(), width
         jac = Jacobian(*blocks)
     else:
         values, jac = coulomb.empty_outputs(n)
-        _ewald_cpu(*arrays, *scalars, *tables, *constants, values, *jac)
+        _ewald_cpu(*arrays, *scalars, *tables, *constants, values, *jac.outputs())
     coulomb.check_finite(values, n)
     return values, jac

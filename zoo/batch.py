@@ -40,7 +40,7 @@ def padded_block_count(n: int) -> int:
 
 
 def pad_jacobian_blocks(batch: dict[str, np.ndarray], jacobians) -> dict[str, np.ndarray]:
-    """Append zero blocks (item 0, atom 0, value 0, displacement 0) to each Jacobian of
+    """Append zero blocks (item 0, atom 0, partner 0, value 0, displacement 0) to each Jacobian of
     ``batch`` up to :func:`padded_block_count`; they add nothing to forces or virials.
     (Item 0 exists whenever there is a block: a Jacobian without rows has no blocks, and
     zero blocks stay zero.)"""
@@ -51,7 +51,7 @@ def pad_jacobian_blocks(batch: dict[str, np.ndarray], jacobians) -> dict[str, np
         extra = padded_block_count(n) - n
         if extra == 0:
             continue
-        for key in (jac.item, jac.atom, jac.value, jac.displacement):
+        for key in (jac.item, jac.atom, jac.partner, jac.value, jac.displacement):
             if key in batch:
                 array = batch[key]
                 batch[key] = np.concatenate([array, np.zeros((extra, *array.shape[1:]), array.dtype)])

@@ -71,7 +71,8 @@ class JacobianKeys(NamedTuple):
     """Keys of the COO Jacobian of one differentiable input ``values`` [n_items, K].
 
     ``d values[item[b], k] / d positions[atom[b], :] = value[b, k, :]``; blocks with the
-    same (item, atom) add up.
+    same (item, atom) add up. Pair blocks (:class:`descriptors.jacobian.Jacobian`) also
+    give ``-value[b, k, :]`` to atom ``partner[b]``.
     """
 
     values: str  #: float [n_items, K], the differentiable input itself
@@ -79,12 +80,15 @@ class JacobianKeys(NamedTuple):
     atom: str  #: int [B], atom whose position the block differentiates by
     value: str  #: float [B, K, 3], 1/Å times the unit of ``values``
     displacement: str  #: float [B, 3], Å, block atom image relative to the row's reference atom (virial)
+    partner: str | None = None  #: int [B], atom that gets -value (pair blocks); None: no partners
 
 
-def jacobian_keys(values: str, prefix: str) -> JacobianKeys:
-    """The Jacobian keys of ``values``, named ``<prefix>_jac_item`` and so on."""
+def jacobian_keys(values: str, prefix: str, pair_blocks: bool = False) -> JacobianKeys:
+    """The Jacobian keys of ``values``, named ``<prefix>_jac_item`` and so on; with
+    ``pair_blocks`` also ``<prefix>_jac_partner``."""
     return JacobianKeys(values=values, item=f"{prefix}_jac_item", atom=f"{prefix}_jac_atom",
-                        value=f"{prefix}_jac_value", displacement=f"{prefix}_jac_displacement")
+                        value=f"{prefix}_jac_value", displacement=f"{prefix}_jac_displacement",
+                        partner=f"{prefix}_jac_partner" if pair_blocks else None)
 
 
 #: Jacobian of DESCRIPTORS
@@ -114,7 +118,7 @@ ENV_MATRIX_NEIGHBOR_ELEMENT = "env_matrix_neighbor_element"
 #: int [n_rows], slot of the row in the centre's padded matrix (element-major, nearest first)
 ENV_MATRIX_SLOT = "env_matrix_slot"
 #: Jacobian of ENV_MATRIX
-ENV_MATRIX_JACOBIAN = jacobian_keys(ENV_MATRIX, "env_matrix")
+ENV_MATRIX_JACOBIAN = jacobian_keys(ENV_MATRIX, "env_matrix", pair_blocks=True)
 #: float [n_pairs, K], EANN Gaussian-type orbitals x^lx y^ly z^lz exp(-α (r - r_s)²) f_c(r)
 #: of each neighbour entry (Å^L)
 GTO = "gto"
@@ -123,16 +127,18 @@ GTO_CENTRE = "gto_centre"
 #: int [n_pairs], element index (into the model's elements) of the row's neighbour
 GTO_NEIGHBOR_ELEMENT = "gto_neighbor_element"
 #: Jacobian of GTO
-GTO_JACOBIAN = jacobian_keys(GTO, "gto")
+GTO_JACOBIAN = jacobian_keys(GTO, "gto", pair_blocks=True)
 OFFSET_BY.update({
     DPMD_JACOBIAN.item: DPMD_SLOTS,
     DPMD_JACOBIAN.atom: ELEMENT,
     ENV_MATRIX_CENTRE: ELEMENT,
     ENV_MATRIX_JACOBIAN.item: ENV_MATRIX,
     ENV_MATRIX_JACOBIAN.atom: ELEMENT,
+    ENV_MATRIX_JACOBIAN.partner: ELEMENT,
     GTO_CENTRE: ELEMENT,
     GTO_JACOBIAN.item: GTO,
     GTO_JACOBIAN.atom: ELEMENT,
+    GTO_JACOBIAN.partner: ELEMENT,
 })
 
 # --- electrostatics and dispersion (review section 4) -------------------------------------
@@ -213,12 +219,13 @@ PAIR_CENTRE = "pair_centre"
 #: (offset into the batch)
 PAIR_NEIGHBOR = "pair_neighbor"
 #: Jacobian of PAIR_DISTANCE (unit vectors: +u for atom j, -u for atom i)
-PAIR_DISTANCE_JACOBIAN = jacobian_keys(PAIR_DISTANCE, "pair_distance")
+PAIR_DISTANCE_JACOBIAN = jacobian_keys(PAIR_DISTANCE, "pair_distance", pair_blocks=True)
 OFFSET_BY.update({
     PAIR_CENTRE: ELEMENT,
     PAIR_NEIGHBOR: ELEMENT,
     PAIR_DISTANCE_JACOBIAN.item: PAIR_DISTANCE,
     PAIR_DISTANCE_JACOBIAN.atom: ELEMENT,
+    PAIR_DISTANCE_JACOBIAN.partner: ELEMENT,
 })
 #: float [n_structures, n_orders], eV, HIP-NN hierarchical energy terms E^0, E^1, ... of
 #: each structure (they sum to ENERGY; model output)

@@ -47,7 +47,7 @@ def test_distances_equal_ase_pair_for_pair(case):
     for (a, b, x), (c, e, y) in zip(ours, theirs):
         assert (a, b) == (c, e)
         assert x == pytest.approx(y, abs=1e-9)
-    assert values.shape == (len(i), 1) and jac.value.shape == (2 * len(i), 1, 3)
+    assert values.shape == (len(i), 1) and jac.value.shape == (len(i), 1, 3)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -69,14 +69,15 @@ def test_jacobian_equals_central_differences(case):
             np.testing.assert_allclose(dense[:, :, a, c], (v_plus - v_minus) / (2 * h), atol=1e-8)
 
 
-def test_unit_vector_blocks_and_displacements():
+def test_unit_vector_pair_blocks_and_displacements():
     atoms, cutoff = CASES["fcc_cu_32"]
     nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, cutoff)
-    values, jac, _, _ = pair_distances(nb, len(atoms), cutoff)
+    values, jac, centre, neighbor = pair_distances(nb, len(atoms), cutoff)
     np.testing.assert_allclose(np.linalg.norm(jac.value[:, 0], axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(jac.value[0::2], -jac.value[1::2])
-    np.testing.assert_array_equal(jac.displacement[0::2], nb.vector)
-    np.testing.assert_array_equal(jac.displacement[1::2], 0.0)
+    np.testing.assert_allclose(jac.value[:, 0] * values, nb.vector, rtol=1e-12)
+    np.testing.assert_array_equal(jac.atom, neighbor)
+    np.testing.assert_array_equal(jac.partner, centre)
+    np.testing.assert_array_equal(jac.displacement, nb.vector)
 
 
 def test_strain_derivative_from_displacements_equals_central_differences():
@@ -109,7 +110,7 @@ def test_cutoff_drops_far_entries():
     nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 5.0)
     values, jac, centre, _ = pair_distances(nb, len(atoms), 3.0)
     assert 0 < len(values) < len(nb.i) and values.max() < 3.0
-    assert len(jac.item) == 2 * len(values) and len(centre) == len(values)
+    assert len(jac.item) == len(values) and len(centre) == len(values)
 
 
 def test_bad_inputs_name_the_problem():

@@ -81,6 +81,59 @@ def test_padded_blocks_leave_forces_and_virials_unchanged():
     np.testing.assert_allclose(virials[0], virials[1], rtol=1e-14, atol=1e-14)
 
 
+def pair_structure(n_atoms, n_pairs, seed):
+    """Random pair-block inputs under the EANN keys: one block per row, atom j, partner i."""
+    rng = np.random.default_rng(seed)
+    jk = keys.GTO_JACOBIAN
+    i, j = rng.integers(0, n_atoms, (2, n_pairs))
+    return {keys.ELEMENT: np.zeros(n_atoms, np.int32), jk.values: rng.normal(size=(n_pairs, 2)),
+            jk.item: np.arange(n_pairs), jk.atom: j, jk.partner: i, jk.value: rng.normal(size=(n_pairs, 2, 3)),
+            jk.displacement: rng.normal(size=(n_pairs, 3)), keys.GTO_CENTRE: i}
+
+
+def test_pair_blocks_are_offset_padded_and_contract_like_two_blocks_per_row():
+    """A pair block (atom j +J, partner i -J) gives the forces and virials of the two-block
+    form (j: +J with the displacement, i: -J with displacement 0), also after padding."""
+    import tensorflow as tf
+
+    from zoo.layers.contraction import contract_jacobian, contract_virial
+
+    jk = keys.GTO_JACOBIAN
+    parts = [pair_structure(30, n, seed) for seed, n in enumerate((70, 55, 80))]
+    batch = collate(parts, (jk,))
+    n_pairs = sum(len(p[jk.item]) for p in parts)
+    assert len(batch[jk.partner]) == padded_block_count(n_pairs) > n_pairs
+    assert not batch[jk.partner][n_pairs:].any() and not batch[jk.value][n_pairs:].any()
+    np.testing.assert_array_equal(batch[jk.partner][70:125], parts[1][jk.partner] + 30)
+    np.testing.assert_array_equal(batch[jk.partner][:n_pairs], batch[keys.GTO_CENTRE])
+    grad = tf.constant(np.random.default_rng(9).normal(size=batch[jk.values].shape))
+    n_atoms = len(batch[keys.ELEMENT])
+    forces = contract_jacobian(grad, batch[jk.item], batch[jk.atom], batch[jk.value], n_atoms, batch[jk.partner])
+    virial = contract_virial(grad, batch[jk.item], batch[jk.atom], batch[jk.value], batch[jk.displacement],
+                             batch[keys.STRUCTURE], 3)
+    item = np.concatenate([batch[jk.item], batch[jk.item]])
+    atom = np.concatenate([batch[jk.atom], batch[jk.partner]])
+    value = np.concatenate([batch[jk.value], -batch[jk.value]])
+    displacement = np.concatenate([batch[jk.displacement], np.zeros_like(batch[jk.displacement])])
+    np.testing.assert_allclose(forces, contract_jacobian(grad, item, atom, value, n_atoms), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(virial, contract_virial(grad, item, atom, value, displacement, batch[keys.STRUCTURE], 3),
+                               rtol=1e-12, atol=1e-12)
+    assert np.abs(forces.numpy().sum(axis=0)).max() < 1e-10  # pair blocks conserve momentum by construction
+
+
+def test_pair_blocks_and_their_keys_must_agree():
+    from descriptors.jacobian import Jacobian
+    from zoo.featurizers.base import jacobian_entries
+
+    z = np.zeros(2, np.int64)
+    jac = Jacobian(z, z, np.zeros((2, 1, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="pair_blocks=False"):
+        jacobian_entries(keys.GTO_JACOBIAN, np.zeros((2, 1)), jac)  # keys with partners, kernel without
+    with pytest.raises(ValueError, match="pair_blocks=True"):
+        jacobian_entries(keys.DESCRIPTORS_JACOBIAN, np.zeros((2, 1)), jac._replace(partner=z))
+    assert keys.GTO_JACOBIAN.partner in jacobian_entries(keys.GTO_JACOBIAN, np.zeros((2, 1)), jac._replace(partner=z))
+
+
 def test_cache_stops_at_its_budget():
     cache = FeatureCache(max_bytes=1000)
     item = {"x": np.zeros(50)}  # 400 bytes

@@ -50,8 +50,9 @@ def test_featurizer_indices_are_offset_by_collate(ethanol_atoms):
     jk = keys.PAIR_DISTANCE_JACOBIAN
     np.testing.assert_array_equal(batch[keys.PAIR_CENTRE][n_pairs:], b[keys.PAIR_CENTRE] + n_atoms)
     np.testing.assert_array_equal(batch[keys.PAIR_NEIGHBOR][n_pairs:], b[keys.PAIR_NEIGHBOR] + n_atoms)
-    np.testing.assert_array_equal(batch[jk.item][2 * n_pairs:], b[jk.item] + n_pairs)
-    np.testing.assert_array_equal(batch[jk.atom][2 * n_pairs:], b[jk.atom] + n_atoms)
+    np.testing.assert_array_equal(batch[jk.item][n_pairs:], b[jk.item] + n_pairs)
+    np.testing.assert_array_equal(batch[jk.atom][n_pairs:], b[jk.atom] + n_atoms)
+    np.testing.assert_array_equal(batch[jk.partner][n_pairs:], b[jk.partner] + n_atoms)
 
 
 @pytest.mark.parametrize("name", MODELS)

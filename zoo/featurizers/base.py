@@ -126,9 +126,21 @@ class Featurizer:
 
 
 def jacobian_entries(jk: keys.JacobianKeys, values: np.ndarray, jac) -> dict[str, np.ndarray]:
-    """A kernel's ``values`` and :class:`descriptors.jacobian.Jacobian` under the keys ``jk``."""
-    return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
-            jk.displacement: jac.displacement}
+    """A kernel's ``values`` and :class:`descriptors.jacobian.Jacobian` under the keys ``jk``.
+
+    Raises:
+        ValueError: the kernel's pair blocks (``partner``) and the keys disagree, which
+            would drop or invent the partners' -value terms.
+    """
+    if (jac.partner is None) != (jk.partner is None):
+        raise ValueError(f"the Jacobian of {jk.values!r} {'has' if jac.partner is not None else 'lacks'} pair-block "
+                         f"partners but its keys {'lack' if jk.partner is None else 'have'} them; declare the "
+                         f"keys with jacobian_keys(..., pair_blocks={jac.partner is not None})")
+    out = {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
+           jk.displacement: jac.displacement}
+    if jk.partner is not None:
+        out[jk.partner] = jac.partner
+    return out
 
 
 class ParamsFeaturizer(Featurizer):

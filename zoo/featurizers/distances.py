@@ -10,7 +10,7 @@ import numpy as np
 from descriptors.distances import all_pairs, pair_distances
 from descriptors.neighbors import neighbor_list
 from zoo import keys
-from zoo.featurizers.base import Featurizer, check_min_distance, register_featurizer
+from zoo.featurizers.base import Featurizer, check_min_distance, jacobian_entries, register_featurizer
 
 
 @register_featurizer
@@ -53,9 +53,8 @@ class DistanceFeaturizer(Featurizer):
         check_min_distance(neighbors.distance, neighbors.i, neighbors.j)
         values, jac, centre, neighbor = pair_distances(neighbors, len(positions), self.cutoff,
                                                                   device=self.kernel_device)
-        jk = keys.PAIR_DISTANCE_JACOBIAN
-        return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
-                jk.displacement: jac.displacement, keys.PAIR_CENTRE: centre, keys.PAIR_NEIGHBOR: neighbor}
+        return {**jacobian_entries(keys.PAIR_DISTANCE_JACOBIAN, values, jac), keys.PAIR_CENTRE: centre,
+                keys.PAIR_NEIGHBOR: neighbor}
 
     def get_config(self) -> dict:
         return {"elements": list(self.elements), "cutoff": self.cutoff}

@@ -8,12 +8,7 @@ from descriptors.coulomb import CoulombParams, coulomb_matrix, triangle_indices
 from descriptors.d2 import D2Params, d2
 from descriptors.neighbors import neighbor_list
 from zoo import keys
-from zoo.featurizers.base import Featurizer, check_min_distance, element_index, register_featurizer
-
-
-def _jacobian_items(jk: keys.JacobianKeys, values, jac) -> dict[str, np.ndarray]:
-    return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
-            jk.displacement: jac.displacement}
+from zoo.featurizers.base import Featurizer, check_min_distance, element_index, jacobian_entries, register_featurizer
 
 
 @register_featurizer
@@ -52,7 +47,7 @@ class CoulombFeaturizer(Featurizer):
         widths = None if self.widths is None else np.asarray(self.widths)[element_index(numbers, self.elements)]
         values, jac = coulomb_matrix(positions, cell, pbc, self.params, widths, device=self.kernel_device)
         i, j = triangle_indices(len(positions))
-        return {keys.COULOMB_I: i, keys.COULOMB_J: j, **_jacobian_items(keys.COULOMB_JACOBIAN, values, jac)}
+        return {keys.COULOMB_I: i, keys.COULOMB_J: j, **jacobian_entries(keys.COULOMB_JACOBIAN, values, jac)}
 
     def get_config(self) -> dict:
         return {"elements": list(self.elements), "params": self.params.to_dict(),
@@ -83,7 +78,7 @@ class D2Featurizer(Featurizer):
         neighbors = neighbor_list(positions, cell, pbc, self.params.cutoff)
         check_min_distance(neighbors.distance, neighbors.i, neighbors.j)
         values, jac = d2(numbers, neighbors, self.params, device=self.kernel_device)
-        return _jacobian_items(keys.D2_JACOBIAN, values, jac)
+        return jacobian_entries(keys.D2_JACOBIAN, values, jac)
 
     def get_config(self) -> dict:
         return {"elements": list(self.elements), "cutoff": self.params.cutoff, "d": self.params.d}

@@ -9,7 +9,7 @@ from ase.data import chemical_symbols
 
 from descriptors.internal import inverse_distances, pair_geometry
 from zoo import keys
-from zoo.featurizers.base import Featurizer, check_min_distance, register_featurizer
+from zoo.featurizers.base import Featurizer, check_min_distance, jacobian_entries, register_featurizer
 
 
 def formula(numbers) -> str:
@@ -93,11 +93,6 @@ class MoleculeFeaturizer(Featurizer):
         return {"elements": list(self.elements), "numbers": None if self.numbers is None else list(self.numbers)}
 
 
-def jacobian_inputs(jk: keys.JacobianKeys, values, jac) -> dict[str, np.ndarray]:
-    return {jk.values: values, jk.item: jac.item, jk.atom: jac.atom, jk.value: jac.value,
-            jk.displacement: jac.displacement}
-
-
 @register_featurizer
 class InverseDistanceFeaturizer(MoleculeFeaturizer):
     """All inverse distances 1/r_ij (i < j) of one molecule as one row [1, n_pairs], with
@@ -116,4 +111,4 @@ class InverseDistanceFeaturizer(MoleculeFeaturizer):
         return n * (n - 1) // 2
 
     def molecule_inputs(self, positions):
-        return jacobian_inputs(keys.INVERSE_DISTANCES_JACOBIAN, *inverse_distances(positions, device=self.kernel_device))
+        return jacobian_entries(keys.INVERSE_DISTANCES_JACOBIAN, *inverse_distances(positions, device=self.kernel_device))

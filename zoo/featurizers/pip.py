@@ -7,8 +7,8 @@ import numbers as _numbers
 
 from descriptors.pip import PipBasis, pip
 from zoo import keys
-from zoo.featurizers.base import register_featurizer
-from zoo.featurizers.internal import MoleculeFeaturizer, jacobian_inputs
+from zoo.featurizers.base import jacobian_entries, register_featurizer
+from zoo.featurizers.internal import MoleculeFeaturizer
 
 
 @register_featurizer
@@ -46,7 +46,7 @@ class PipFeaturizer(MoleculeFeaturizer):
         return self.basis.n_basis
 
     def molecule_inputs(self, positions):
-        return jacobian_inputs(keys.PIP_JACOBIAN, *pip(positions, self.basis, self.morse_range,
+        return jacobian_entries(keys.PIP_JACOBIAN, *pip(positions, self.basis, self.morse_range,
                                                               device=self.kernel_device))
 
     def get_config(self) -> dict:

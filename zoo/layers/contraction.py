@@ -5,8 +5,9 @@ import tensorflow as tf
 from zoo import keys
 
 
-def contract_jacobian(grad_values, item, atom, value, n_atoms):
-    """``sum_{b: atom[b]=a} sum_k grad_values[item[b], k] * value[b, k, :]``.
+def contract_jacobian(grad_values, item, atom, value, n_atoms, partner=None):
+    """``sum_{b: atom[b]=a} sum_k grad_values[item[b], k] * value[b, k, :]``, minus the same
+    sum over the blocks whose ``partner`` is a (pair blocks).
 
     Args:
         grad_values: float [n_items, K], dE/d values.
@@ -14,12 +15,16 @@ def contract_jacobian(grad_values, item, atom, value, n_atoms):
         atom: int [B], atom of each block.
         value: float [B, K, 3], d values[item, :] / d positions[atom].
         n_atoms: scalar int, atoms in the batch.
+        partner: int [B], the atom that gets -value of each block, or None.
 
     Returns:
         float [n_atoms, 3]: dE/d positions through these values.
     """
     per_block = tf.einsum("bk,bkc->bc", tf.gather(grad_values, item), value)
-    return tf.math.unsorted_segment_sum(per_block, atom, n_atoms)
+    gradient = tf.math.unsorted_segment_sum(per_block, atom, n_atoms)
+    if partner is not None:
+        gradient -= tf.math.unsorted_segment_sum(per_block, partner, n_atoms)
+    return gradient
 
 
 def contract_virial(grad_values, item, atom, value, displacement, structure, n_structures):
@@ -46,6 +51,11 @@ def contract_virial(grad_values, item, atom, value, displacement, structure, n_s
     return tf.math.unsorted_segment_sum(outer, tf.gather(structure, atom), n_structures)
 
 
+def _partner(inputs, jac: keys.JacobianKeys):
+    """The pair-block partners of ``jac`` in ``inputs``, or None for a Jacobian without them."""
+    return None if jac.partner is None else inputs[jac.partner]
+
+
 def energy_gradient(energy, inputs, jacobians: tuple[keys.JacobianKeys, ...], tape):
     """dE/d positions [n_atoms, 3] summed over all differentiable inputs of a featurizer.
 
@@ -60,7 +70,8 @@ def energy_gradient(energy, inputs, jacobians: tuple[keys.JacobianKeys, ...], ta
     total = 0.0
     for jac, grad in zip(jacobians, grads):
         if grad is not None:  # an input the energy does not depend on contributes nothing
-            total += contract_jacobian(grad, inputs[jac.item], inputs[jac.atom], inputs[jac.value], n_atoms)
+            total += contract_jacobian(grad, inputs[jac.item], inputs[jac.atom], inputs[jac.value], n_atoms,
+                                       _partner(inputs, jac))
     return total
 
 
@@ -77,7 +88,7 @@ def energy_gradient_and_virial(energy, inputs, jacobians: tuple[keys.JacobianKey
     for jac, grad in zip(jacobians, grads):
         if grad is not None:
             item, atom, value = inputs[jac.item], inputs[jac.atom], inputs[jac.value]
-            gradient += contract_jacobian(grad, item, atom, value, n_atoms)
+            gradient += contract_jacobian(grad, item, atom, value, n_atoms, _partner(inputs, jac))
             virial += contract_virial(grad, item, atom, value, inputs[jac.displacement], inputs[keys.STRUCTURE],
                                       n_structures)
     return gradient, virial
