@@ -74,7 +74,7 @@ def ours(atoms, repeats: int) -> dict:
             *args, neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, CUTOFF), se),
         "neighbour list alone": lambda: neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, CUTOFF),
         "dpmd (16 full + 84 radial slots)": lambda: dpmd(*args, nb, DpmdParams.auto([29], CUTOFF, 16, SEL)),
-        "eann (8 radial, L_max 2: 80 columns/pair)": lambda: eann(*args, nb, EannParams.auto([29], CUTOFF)),
+        "eann (8 radial, L_max 2: 10 + 8 factor columns/pair)": lambda: eann(*args, nb, EannParams.auto([29], CUTOFF)),
         "acsf (auto: 8 G2 + 8 G4 + 8 G5)": lambda: acsf(*args, nb, AcsfParams.auto([29], CUTOFF)),
     }
     n = len(atoms)

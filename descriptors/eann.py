@@ -17,14 +17,19 @@ the expansion coefficients c are learnable) is
     rho_i[L, alpha] = sum_{l_x+l_y+l_z=L} L! / (l_x! l_y! l_z!) (sum_j c_{Z_j, alpha} phi_j)^2.
 
 Layout: one row per neighbour entry (pair p of the neighbour list, pairs beyond r_c
-dropped), in neighbour-list order; column ``a * R + m`` holds the angular component a (the
-order of :meth:`EannParams.angular_components`: by L, then l_x, l_y descending) with
-radial set m. The rows come with the centre index and the neighbour's element index.
+dropped), in neighbour-list order, holding the two factors of the orbitals: columns
+``0 .. A-1`` the angular monomials x^l_x y^l_y z^l_z (Å^L; the order of
+:meth:`EannParams.angular_components`: by L, then l_x, l_y descending), columns
+``A .. A+R-1`` the radial factors exp(-alpha_m (r - r_s,m)^2) f_c(r). The orbital of
+component a and radial set m is their product (:func:`orbitals`), which the model forms:
+A + R = 18 columns with their Jacobian instead of A R = 80 (L_max 2, 8 radial sets), so
+the Jacobian is 4.4x smaller. The rows come with the centre index and the neighbour's
+element index.
 Jacobian: one pair block per row (:class:`descriptors.jacobian.Jacobian`): block p is
 d row p / d r_j with atom j, partner i (which gets the negative) and displacement r_ij.
 
 Deviation from the paper: none in the functional form (the squared cosine cutoff is the
-paper's); the automatic radial grid (:meth:`EannParams.auto`) is ours.
+paper's); the factored layout and the automatic radial grid (:meth:`EannParams.auto`) are ours.
 
 Layers: scalar ``math`` bodies :func:`gaussian_radial` (with :mod:`descriptors.cutoffs` and
 :func:`descriptors.acsf.exp_nonpositive`), :func:`power_and_slope` and
@@ -89,31 +94,28 @@ def angular_monomial(x, y, z, lx, ly, lz):
     return px * py * pz, sx * py * pz, px * sy * pz, px * py * sz
 
 
-def eann_pair(p, vector, distance, powers, radial, rc, g, dg, values, jac):
-    """Row p (every orbital of pair p) and its pair block p (d / d r_j).
+def eann_pair(p, vector, distance, powers, radial, rc, values, jac):
+    """Row p (the angular and radial factors of pair p) and its pair block p (d / d r_j).
 
-    Gradient of phi = M(x, y, z) g(r) with respect to r_j: grad M g + M g'(r) (x, y, z) / r.
-    ``g``, ``dg`` [n_radial] are scratch (the radial factors, computed once per pair).
+    Gradients with respect to r_j: grad M(x, y, z) for a monomial, g'(r) (x, y, z) / r for
+    a radial factor.
     """
-    r = distance[p]
-    inv = 1.0 / r
-    n_rad = radial.shape[0]
-    for m in range(n_rad):
-        g[m], dg[m] = gaussian_radial(r, radial[m, 0], radial[m, 1], rc)
-        dg[m] *= inv  # (1/r) dg/dr: times the vector gives the gradient
-    for a in range(powers.shape[0]):
+    n_ang = powers.shape[0]
+    for a in range(n_ang):
         mono, mx, my, mz = angular_monomial(vector[p, 0], vector[p, 1], vector[p, 2], powers[a, 0], powers[a, 1],
                                             powers[a, 2])
-        for m in range(n_rad):
-            col = a * n_rad + m
-            values[p, col] = mono * g[m]
-            h = mono * dg[m]
-            gx = mx * g[m] + h * vector[p, 0]
-            gy = my * g[m] + h * vector[p, 1]
-            gz = mz * g[m] + h * vector[p, 2]
-            jac[p, col, 0] = gx
-            jac[p, col, 1] = gy
-            jac[p, col, 2] = gz
+        values[p, a] = mono
+        jac[p, a, 0] = mx
+        jac[p, a, 1] = my
+        jac[p, a, 2] = mz
+    r = distance[p]
+    inv = 1.0 / r
+    for m in range(radial.shape[0]):
+        g, dg = gaussian_radial(r, radial[m, 0], radial[m, 1], rc)
+        col = n_ang + m
+        values[p, col] = g
+        for c in range(3):
+            jac[p, col, c] = dg * inv * vector[p, c]
 
 
 _SCALAR_FUNCTIONS = (cutoffs.sin_cos_half_pi, cutoffs.cos_cutoff, _acsf.exp_nonpositive, gaussian_radial,
@@ -180,7 +182,12 @@ class EannParams:
 
     @property
     def n_features(self) -> int:
-        """K = n_angular R columns per pair row."""
+        """K = n_angular + R columns per pair row (the two factors of the orbitals)."""
+        return self.n_angular + len(self.radial)
+
+    @property
+    def n_orbitals(self) -> int:
+        """n_angular R orbitals per pair (the products of the factors)."""
         return self.n_angular * len(self.radial)
 
     def to_dict(self) -> dict:
@@ -218,7 +225,8 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
         device: "cpu" or "cuda" (:mod:`descriptors.cuda_target`).
 
     Returns:
-        values: float64 [n_pairs, K] (columns in the module docstring), Å^L;
+        values: float64 [n_pairs, K], the angular (Å^L) and radial (dimensionless) factors
+            of the orbitals (columns in the module docstring; :func:`orbitals` multiplies them);
         jac: :class:`Jacobian`, one pair block per row (atom j, partner i), value
             float64 [n_pairs, K, 3];
         centre: int64 [n_pairs]; neighbor_element: int64 [n_pairs] (index into elements).
@@ -236,11 +244,10 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
     powers = np.array(params.angular_components(), dtype=np.int64).reshape(-1, 3)
     radial = np.array(params.radial, dtype=np.float64).reshape(-1, 2)
     if on_gpu:
-        scratch = cuda_target.empty((n_pairs, len(radial))), cuda_target.empty((n_pairs, len(radial)))
         outputs = cuda_target.empty((n_pairs, params.n_features)), cuda_target.empty((n_pairs, params.n_features, 3))
         kernels = cuda_target.compile_kernels((_eann_cuda,), _SCALAR_FUNCTIONS)
         cuda_target.launch(kernels._eann_cuda, n_pairs, *cuda_target.to_device(nb.vector, nb.distance, powers, radial),
-                           params.cutoff, *scratch, *outputs)
+                           params.cutoff, *outputs)
         values, value = cuda_target.to_host(*outputs)
     else:
         values = np.empty((n_pairs, params.n_features))
@@ -252,24 +259,25 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
     return values, jac, centre, element[nb.j]
 
 
+def orbitals(values: np.ndarray, params: EannParams) -> np.ndarray:
+    """float [n_pairs, n_angular, R]: the orbitals phi[a, m] = M_a g_m of the factor rows of
+    :func:`eann` (what the model forms; for references and tests)."""
+    n_ang = params.n_angular
+    return values[:, :n_ang, None] * values[:, None, n_ang:]
+
+
 # --- loop kernel (CPU) ---------------------------------------------------------------------
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _eann_cpu(vector, distance, powers, radial, rc, values, jac):
-    """Row p and block p for each pair p; ``prange`` over chunks of pairs (one radial
-    scratch per chunk)."""
-    n_pairs = vector.shape[0]
-    chunk = 64
-    for ch in numba.prange((n_pairs + chunk - 1) // chunk):
-        g = np.empty(radial.shape[0])
-        dg = np.empty(radial.shape[0])
-        for p in range(ch * chunk, min(n_pairs, (ch + 1) * chunk)):
-            _eann_pair(p, vector, distance, powers, radial, rc, g, dg, values, jac)
+    """Row p and block p for each pair p; ``prange`` over pairs."""
+    for p in numba.prange(vector.shape[0]):
+        _eann_pair(p, vector, distance, powers, radial, rc, values, jac)
 
 
-def _eann_cuda(vector, distance, powers, radial, rc, g, dg, values, jac):
-    """CUDA loop kernel: one thread per pair, radial scratch rows ``g[p]``, ``dg[p]``."""
+def _eann_cuda(vector, distance, powers, radial, rc, values, jac):
+    """CUDA loop kernel: one thread per pair."""
     p = thread_index()
     if p < distance.shape[0]:
-        eann_pair(p, vector, distance, powers, radial, rc, g[p], dg[p], values, jac)
+        eann_pair(p, vector, distance, powers, radial, rc, values, jac)

@@ -119,8 +119,9 @@ ENV_MATRIX_NEIGHBOR_ELEMENT = "env_matrix_neighbor_element"
 ENV_MATRIX_SLOT = "env_matrix_slot"
 #: Jacobian of ENV_MATRIX
 ENV_MATRIX_JACOBIAN = jacobian_keys(ENV_MATRIX, "env_matrix", pair_blocks=True)
-#: float [n_pairs, K], EANN Gaussian-type orbitals x^lx y^ly z^lz exp(-α (r - r_s)²) f_c(r)
-#: of each neighbour entry (Å^L)
+#: float [n_pairs, A + R], the factors of the EANN Gaussian-type orbitals
+#: x^lx y^ly z^lz exp(-α (r - r_s)²) f_c(r) of each neighbour entry: A angular monomials (Å^L),
+#: then R radial factors (dimensionless); the orbitals are their products (descriptors.eann)
 GTO = "gto"
 #: int [n_pairs], centre atom of each orbital row (offset into the batch)
 GTO_CENTRE = "gto_centre"

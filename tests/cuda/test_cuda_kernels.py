@@ -202,7 +202,7 @@ def test_ani_terms(name, small_blocks):
 def test_empty_neighbour_list_launches_nothing(small_blocks):
     atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 5.0]])  # no pair within the cutoff
     values, jac, _, _ = eann.eann(*_kernel_args(atoms), eann.EannParams.auto((1,), CUTOFF, 2, 1), device="cuda")
-    assert values.shape == (0, 8) and jac.value.shape == (0, 8, 3)
+    assert values.shape == (0, 6) and jac.value.shape == (0, 6, 3)  # 4 angular + 2 radial factors
 
 
 def _featurizers(atoms):

@@ -1,5 +1,6 @@
-"""EANN Gaussian-type orbitals: a NumPy oracle for the pair rows, finite differences for the
-Jacobian and the strain derivative, invariances of the embedded densities, errors."""
+"""EANN Gaussian-type orbitals: a NumPy oracle for the orbitals formed from the factor rows,
+finite differences for the Jacobian and the strain derivative, invariances of the embedded
+densities, errors."""
 
 import math
 
@@ -9,7 +10,7 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list as ase_neighbor_list
 from scipy.spatial.transform import Rotation
 
-from descriptors.eann import EannParams, eann
+from descriptors.eann import EannParams, eann, orbitals
 from descriptors.jacobian import jacobian_to_dense, strain_derivative
 from descriptors.neighbors import neighbor_list
 from structures import cu32 as _cu32, ethanol as _ethanol, rattled as _rattled, small_cell as _small_cell
@@ -30,7 +31,7 @@ def _eann(atoms, params):
 def _densities(atoms, params, coefficients):
     """rho [n_atoms, L_max + 1, R] of the module docstring from the kernel's rows."""
     values, _, centre, neighbor_element = _eann(atoms, params)
-    phi = values.reshape(len(values), params.n_angular, len(params.radial))
+    phi = orbitals(values, params)
     orbital = np.zeros((len(atoms), params.n_angular, len(params.radial)))
     np.add.at(orbital, centre, phi * coefficients[neighbor_element][:, None, :])
     rho = np.zeros((len(atoms), params.l_max + 1, len(params.radial)))
@@ -40,7 +41,7 @@ def _densities(atoms, params, coefficients):
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
-def test_rows_match_a_numpy_reference(structure):
+def test_orbitals_match_a_numpy_reference(structure):
     """Rows follow our neighbour list (sorted by i, j, shift); ASE's pairs sorted the same way."""
     atoms = structure()
     params = _params(atoms)
@@ -50,12 +51,12 @@ def test_rows_match_a_numpy_reference(structure):
     i, j, vec = i[order], j[order], vec[order]
     r = np.linalg.norm(vec, axis=1)
     fc = (0.5 * np.cos(np.pi * r / params.cutoff) + 0.5) ** 2
-    expected = np.zeros((len(r), params.n_features))
+    expected = np.zeros((len(r), params.n_angular, len(params.radial)))
     for a, (lx, ly, lz) in enumerate(params.angular_components()):
         for m, (alpha, rs) in enumerate(params.radial):
-            expected[:, a * len(params.radial) + m] = (vec[:, 0] ** lx * vec[:, 1] ** ly * vec[:, 2] ** lz
-                                                       * np.exp(-alpha * (r - rs) ** 2) * fc)
-    np.testing.assert_allclose(values, expected, rtol=1e-11, atol=1e-15)
+            expected[:, a, m] = vec[:, 0] ** lx * vec[:, 1] ** ly * vec[:, 2] ** lz * np.exp(-alpha * (r - rs) ** 2) * fc
+    assert values.shape == (len(r), params.n_features) and params.n_features == params.n_angular + len(params.radial)
+    np.testing.assert_allclose(orbitals(values, params), expected, rtol=1e-11, atol=1e-15)
     np.testing.assert_array_equal(centre, i)
     np.testing.assert_array_equal(np.array(params.elements)[neighbor_element], atoms.numbers[j])
 

@@ -9,8 +9,8 @@ from zoo.featurizers.base import ParamsFeaturizer, jacobian_entries, register_fe
 
 @register_featurizer
 class EannFeaturizer(ParamsFeaturizer):
-    """Orbital rows [n_pairs, K] with their COO Jacobian (:data:`keys.GTO`), plus each
-    row's centre and neighbour element.
+    """Orbital factor rows [n_pairs, A + R] (angular monomials, radial factors) with their
+    COO Jacobian (:data:`keys.GTO`), plus each row's centre and neighbour element.
 
     Args:
         params: the orbitals (its elements are the featurizer's elements).
