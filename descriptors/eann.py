@@ -255,7 +255,7 @@ def eann(positions, numbers, cell, pbc, neighbors: Neighbors, params: EannParams
         _eann_cpu(nb.vector, nb.distance, powers, radial, params.cutoff, values, value)
     centre = np.asarray(nb.i, np.int64)
     jac = Jacobian(np.arange(n_pairs, dtype=np.int64), np.asarray(nb.j, np.int64), value,
-                   np.array(nb.vector, np.float64), partner=centre)
+                   np.array(nb.vector, np.float64), partner=centre.copy())
     return values, jac, centre, element[nb.j]
 
 
