@@ -127,6 +127,8 @@ GTO = "gto"
 GTO_CENTRE = "gto_centre"
 #: int [n_pairs], element index (into the model's elements) of the row's neighbour
 GTO_NEIGHBOR_ELEMENT = "gto_neighbor_element"
+#: int [n_pairs], place of each orbital row among the rows of its centre (0, 1, ...; not offset)
+GTO_SLOT = "gto_slot"
 #: Jacobian of GTO
 GTO_JACOBIAN = jacobian_keys(GTO, "gto", pair_blocks=True)
 OFFSET_BY.update({

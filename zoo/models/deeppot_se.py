@@ -8,7 +8,7 @@ import tensorflow as tf
 from descriptors.deeppot_se import DeepPotSeParams
 from zoo import keys
 from zoo.featurizers import DeepPotSeFeaturizer
-from zoo.layers import ElementMLP
+from zoo.layers import ElementMLP, pair_outer_sum
 from zoo.potential import Potential
 from zoo.registry import register
 
@@ -31,8 +31,9 @@ class DeepPotSE(Potential):
         D_i  = T_i (T_i^<)^T                    [M, M2],  T^< the first M2 rows of T
         E_i  = F_{Z_i}(D_i)                    fitting network per element
 
-    with N_c = sum(sel). The sum over rows is a segment sum over the filled slots only
-    (padded rows of the paper's matrix contribute zero). Forces come only from the Jacobian
+    with N_c = sum(sel). T is the paper's product over the padded matrix: the filled rows
+    go to their slots (the others are zero) and one batched product per atom sums them
+    (:func:`zoo.layers.pair_outer_sum`). Forces come only from the Jacobian
     of R̃: the embedding input s is column 0 of the differentiated values, so dE/ds through
     G is part of dE/dR̃.
 
@@ -111,7 +112,8 @@ class DeepPotSE(Potential):
         g = self.embedding_net(s, group)  # [n_rows, M]
         scaled = rows / tf.gather(self.row_std, centre_element)
         n_c = tf.cast(self.featurizer.params.n_slots, rows.dtype)
-        t = tf.math.unsorted_segment_sum(g[:, :, None] * scaled[:, None, :], centre, n_atoms) / n_c
+        t = pair_outer_sum(g, scaled, centre, inputs[keys.ENV_MATRIX_SLOT], n_atoms,
+                           self.featurizer.params.n_slots) / n_c
         d = tf.einsum("imc,inc->imn", t, t[:, :self.axis_neurons, :])
         return tf.reshape(d, [-1, self.embedding[-1] * self.axis_neurons])
 
@@ -136,7 +138,7 @@ class DeepPotSE(Potential):
         self.row_std.assign(row_std)
         element = np.asarray(batch[keys.ELEMENT])
         inputs = {k: tf.convert_to_tensor(batch[k]) for k in
-                  (keys.ELEMENT, keys.ENV_MATRIX_CENTRE, keys.ENV_MATRIX_NEIGHBOR_ELEMENT)}
+                  (keys.ELEMENT, keys.ENV_MATRIX_CENTRE, keys.ENV_MATRIX_NEIGHBOR_ELEMENT, keys.ENV_MATRIX_SLOT)}
         inputs[keys.ENV_MATRIX] = tf.cast(batch[keys.ENV_MATRIX], self.compute_dtype)
         d = np.asarray(self.descriptor(inputs), np.float64)
         d_mean, d_std = np.zeros(self.d_mean.shape), np.ones(self.d_std.shape)

@@ -8,7 +8,7 @@ import tensorflow as tf
 from descriptors.eann import EannParams
 from zoo import keys
 from zoo.featurizers import EannFeaturizer
-from zoo.layers import ElementMLP, group_statistics
+from zoo.layers import ElementMLP, group_statistics, pair_outer_sum
 from zoo.potential import Potential
 from zoo.registry import register
 
@@ -69,8 +69,7 @@ class EANN(Potential):
         factors = inputs[keys.GTO]
         angular, radial = factors[:, :params.n_angular], factors[:, params.n_angular:]
         weighted = radial * tf.gather(self.coefficients, inputs[keys.GTO_NEIGHBOR_ELEMENT])  # c_{Z_j, m} g_m
-        orbital = tf.math.unsorted_segment_sum(angular[:, :, None] * weighted[:, None, :], inputs[keys.GTO_CENTRE],
-                                               n_atoms)
+        orbital = pair_outer_sum(angular, weighted, inputs[keys.GTO_CENTRE], inputs[keys.GTO_SLOT], n_atoms)
         rho = tf.einsum("la,iam->ilm", tf.constant(self.collect, orbital.dtype), tf.square(orbital))
         return tf.reshape(rho, [-1, self.n_densities])
 
@@ -83,7 +82,7 @@ class EANN(Potential):
     def adapt_inputs(self, batch):
         element = batch[keys.ELEMENT]
         inputs = {k: tf.convert_to_tensor(batch[k]) for k in
-                  (keys.ELEMENT, keys.GTO, keys.GTO_CENTRE, keys.GTO_NEIGHBOR_ELEMENT)}
+                  (keys.ELEMENT, keys.GTO, keys.GTO_CENTRE, keys.GTO_NEIGHBOR_ELEMENT, keys.GTO_SLOT)}
         inputs[keys.GTO] = tf.cast(inputs[keys.GTO], self.compute_dtype)
         rho = np.asarray(self.densities(inputs), np.float64)
         mean, std = group_statistics(rho, element, len(self.elements))
