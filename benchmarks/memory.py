@@ -2,7 +2,9 @@
 
 ``python -m benchmarks.memory --structures 1000 10000 --epochs 1`` trains an HDNNP on
 ``cu_emt`` sets of each size, each in a fresh process, and prints the peak resident set
-size (RSS) of each run, with the feature cache off and at a fixed budget.
+size (RSS) of each run, with the feature cache off and at a fixed budget. ``--model`` (and
+``--cutoff``) choose another registered model; ``--epochs`` at a fixed size shows growth
+with the number of steps (e.g. per-shape kernel caches), which should level off.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def peak_rss_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int) -> dict:
+def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int, model_name: str = "hdnnp",
+               cutoff: float = 6.0) -> dict:
     """Train in this process and report peak RSS (MiB) and timings."""
     import keras
 
@@ -55,7 +58,7 @@ def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int
     from zoo import reference
 
     data = reference.load("cu_emt", n_structures=n_structures)
-    model = zoo.create("hdnnp", elements=data.elements, cutoff=6.0)
+    model = zoo.create(model_name, elements=data.elements, cutoff=cutoff)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     peak_before = peak_rss_mib()  # includes generating the reference data in this process
     rss_before = current_rss_mib()
@@ -63,7 +66,7 @@ def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int
     start = time.perf_counter()
     model.fit(data, epochs=epochs, batch_size=batch_size, cache_bytes=cache_bytes, verbose=0)
     peak_fit = peak_rss_mib()
-    return {"structures": n_structures, "atoms": int(data.n_atoms.sum()), "cache_mib": cache_bytes / 2**20,
+    return {"model": model_name, "cutoff": cutoff, "structures": n_structures, "atoms": int(data.n_atoms.sum()), "cache_mib": cache_bytes / 2**20,
             "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
             "peak_rss_before_fit_mib": round(peak_before), "rss_at_fit_start_mib": round(rss_before),
             "peak_rss_fit_mib": round(peak_fit), "fit_growth_mib": round(peak_fit - rss_before)}
@@ -75,16 +78,20 @@ def main(argv=None) -> int:
     parser.add_argument("--cache-mib", type=int, nargs="+", default=[0, 1024])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--model", default="hdnnp", help="registered model name")
+    parser.add_argument("--cutoff", type=float, default=6.0, help="the model's cutoff, Å")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(train_once(args.structures[0], args.epochs, args.cache_mib[0] * 2**20, args.batch_size)))
+        print(json.dumps(train_once(args.structures[0], args.epochs, args.cache_mib[0] * 2**20, args.batch_size,
+                                    args.model, args.cutoff)))
         return 0
     for cache in args.cache_mib:
         for n in args.structures:
             out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--one", "--structures", str(n),
                                   "--cache-mib", str(cache), "--epochs", str(args.epochs),
-                                  "--batch-size", str(args.batch_size)],
+                                  "--batch-size", str(args.batch_size), "--model", args.model,
+                                  "--cutoff", str(args.cutoff)],
                                  capture_output=True, text=True, check=True)
             print(out.stdout.strip().splitlines()[-1], flush=True)
     return 0
