@@ -100,17 +100,16 @@ def env_row(p, i, row, e, slot_index, neighbor, vector, distance, rcs, rc, value
     centre[row] = i
     neighbor_element[row] = e
     slot[row] = slot_index
-    b = row
-    atom[b] = neighbor[p]
+    atom[row] = neighbor[p]
     a = ds - s * inv
     si = s * inv
     u = (ux, uy, uz)
     for c in range(3):
-        jac[b, 0, c] = ds * u[c]
+        jac[row, 0, c] = ds * u[c]
         for k in range(3):
-            jac[b, k + 1, c] = a * u[k] * u[c]
-        jac[b, c + 1, c] += si
-        displacement[b, c] = vector[p, c]
+            jac[row, k + 1, c] = a * u[k] * u[c]
+        jac[row, c + 1, c] += si
+        displacement[row, c] = vector[p, c]
 
 
 def slot_rank(p, start, stop, neighbor, element, distance, span):
