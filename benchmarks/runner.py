@@ -192,6 +192,7 @@ def run_cell(name: str, hyper: dict, data, spec: DataSpec, n_train: int, seed: i
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=budget.patience, restore_best_weights=True)
     start = time.perf_counter()
     history = model.fit(train, validation_data=val, epochs=budget.epochs, batch_size=budget.batch_size,
+                        cache_bytes=budget.cache_mib * 2**20,
                         callbacks=[schedule, stop], verbose=0, seed=seed)
     train_seconds = time.perf_counter() - start
     prediction = model.predict(test, batch_size=budget.batch_size, verbose=0)

@@ -17,6 +17,9 @@ class Budget:
     learning_rate: float = 3e-3
     final_learning_rate: float = 1e-5
     patience: int = 60
+    #: feature cache of each data set passed to fit (MiB): featurized structures kept between
+    #: epochs (zoo.pipeline.BatchSource); beyond it structures are featurized again each epoch
+    cache_mib: int = 1024
 
 
 @dataclasses.dataclass(frozen=True)

@@ -267,3 +267,20 @@ def test_a_cell_whose_process_dies_is_an_error_row(tmp_path, monkeypatch):
     assert row["status"].startswith("error: the cell's process ended without a result (exit status 1")
     assert row["model"] == "hdnnp" and (tmp_path / f"{cell.key}.json").is_file()
     assert finished_cell(tmp_path, cell.key) is None  # retried by the next run
+
+
+def test_the_budget_sets_the_feature_cache_of_fit(cu_data, monkeypatch):
+    from benchmarks.runner import run_cell
+    from benchmarks.sweep import Budget, DataSpec
+
+    seen = []
+    original = zoo.Potential.fit
+
+    def recording(self, *args, **kwargs):
+        seen.append(kwargs.get("cache_bytes"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(zoo.Potential, "fit", recording)
+    row = run_cell("hdnnp", {"cutoff": 4.0, "hidden": [8]}, cu_data, DataSpec("cu", (8,), 4, 4), 8, 0,
+                   Budget(epochs=1, batch_size=4, cache_mib=3))
+    assert seen == [3 * 2**20] and row["epochs"] == 1
