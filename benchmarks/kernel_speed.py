@@ -165,7 +165,8 @@ def _deeppot_se(atoms, cutoff) -> Prepared:
 def _eann(atoms, cutoff) -> Prepared:
     params = EannParams.auto(_elements(atoms), cutoff)
     args, nb = _structure(atoms), _neighbors(atoms, cutoff)
-    return Prepared(lambda: _first_two(eann(*args, nb, params)), cutoff, f"auto, {params.n_features} factor columns per pair")
+    return Prepared(lambda: _first_two(eann(*args, nb, params)), cutoff,
+                    f"auto, {params.n_features} factor columns per pair")
 
 
 def _pair_distances(atoms, cutoff) -> Prepared:

@@ -66,7 +66,8 @@ def train_once(n_structures: int, epochs: int, cache_bytes: int, batch_size: int
     start = time.perf_counter()
     model.fit(data, epochs=epochs, batch_size=batch_size, cache_bytes=cache_bytes, verbose=0)
     peak_fit = peak_rss_mib()
-    return {"model": model_name, "cutoff": cutoff, "structures": n_structures, "atoms": int(data.n_atoms.sum()), "cache_mib": cache_bytes / 2**20,
+    return {"model": model_name, "cutoff": cutoff, "structures": n_structures, "atoms": int(data.n_atoms.sum()),
+            "cache_mib": cache_bytes / 2**20,
             "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
             "peak_rss_before_fit_mib": round(peak_before), "rss_at_fit_start_mib": round(rss_before),
             "peak_rss_fit_mib": round(peak_fit), "fit_growth_mib": round(peak_fit - rss_before)}

@@ -54,7 +54,8 @@ def test_orbitals_match_a_numpy_reference(structure):
     expected = np.zeros((len(r), params.n_angular, len(params.radial)))
     for a, (lx, ly, lz) in enumerate(params.angular_components()):
         for m, (alpha, rs) in enumerate(params.radial):
-            expected[:, a, m] = vec[:, 0] ** lx * vec[:, 1] ** ly * vec[:, 2] ** lz * np.exp(-alpha * (r - rs) ** 2) * fc
+            monomial = vec[:, 0] ** lx * vec[:, 1] ** ly * vec[:, 2] ** lz
+            expected[:, a, m] = monomial * np.exp(-alpha * (r - rs) ** 2) * fc
     assert values.shape == (len(r), params.n_features) and params.n_features == params.n_angular + len(params.radial)
     np.testing.assert_allclose(orbitals(values, params), expected, rtol=1e-11, atol=1e-15)
     np.testing.assert_array_equal(centre, i)

@@ -111,4 +111,5 @@ class InverseDistanceFeaturizer(MoleculeFeaturizer):
         return n * (n - 1) // 2
 
     def molecule_inputs(self, positions):
-        return jacobian_entries(keys.INVERSE_DISTANCES_JACOBIAN, *inverse_distances(positions, device=self.kernel_device))
+        values, jac = inverse_distances(positions, device=self.kernel_device)
+        return jacobian_entries(keys.INVERSE_DISTANCES_JACOBIAN, values, jac)

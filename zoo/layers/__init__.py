@@ -13,6 +13,6 @@ from zoo.layers.pairs import PairSum, built_dense, pair_outer_sum, pair_sum
 from zoo.layers.radial import (CosineCutoff, GaussianExpansion, InverseGaussianSensitivity, cosine_cutoff,
                                gaussian_expansion, inverse_gaussian_sensitivity)
 
-__all__ += ["ShiftedSoftplus", "shifted_softplus", "PairSum", "built_dense", "pair_outer_sum", "pair_sum", "CosineCutoff",
-            "GaussianExpansion", "InverseGaussianSensitivity", "cosine_cutoff", "gaussian_expansion",
+__all__ += ["ShiftedSoftplus", "shifted_softplus", "PairSum", "built_dense", "pair_outer_sum", "pair_sum",
+            "CosineCutoff", "GaussianExpansion", "InverseGaussianSensitivity", "cosine_cutoff", "gaussian_expansion",
             "inverse_gaussian_sensitivity"]
