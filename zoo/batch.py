@@ -2,7 +2,7 @@
 
 A batch concatenates the atoms of several structures; atoms, pairs and structures are never
 padded. Only the Jacobian blocks are: their count is rounded up to one of a bounded set of
-sizes with zero blocks (:func:`pad_jacobian_blocks`), because TensorFlow's oneDNN build
+sizes with zero blocks (:func:`padding_rows`), because TensorFlow's oneDNN build
 caches a primitive per distinct batch shape of the force contraction, so that memory grew
 with every training step (~0.4 MiB per step, HDNNP on Cu-108, batch 8) as block counts
 varied.
@@ -39,23 +39,20 @@ def padded_block_count(n: int) -> int:
     return -(-int(n) // step) * step
 
 
-def pad_jacobian_blocks(batch: dict[str, np.ndarray], jacobians) -> dict[str, np.ndarray]:
-    """Append zero blocks (item 0, atom 0, partner 0, value 0, displacement 0) to each Jacobian of
-    ``batch`` up to :func:`padded_block_count`; they add nothing to forces or virials.
-    (Item 0 exists whenever there is a block: a Jacobian without rows has no blocks, and
-    zero blocks stay zero.)"""
+def padding_rows(structures: list[dict[str, np.ndarray]], jacobians) -> dict[str, int]:
+    """Zero rows to append to each Jacobian array of the batch of ``structures``: up to
+    :func:`padded_block_count` blocks (item 0, atom 0, partner 0, value 0, displacement 0),
+    which add nothing to forces or virials. (Item 0 exists whenever there is a block: a
+    Jacobian without rows has no blocks, and zero blocks stay zero.)"""
+    rows = {}
     for jac in jacobians:
-        if jac.item not in batch:
+        if jac.item not in structures[0]:
             continue
-        n = len(batch[jac.item])
-        extra = padded_block_count(n) - n
-        if extra == 0:
-            continue
+        n = sum(len(s[jac.item]) for s in structures)
         for key in (jac.item, jac.atom, jac.partner, jac.value, jac.displacement):
-            if key in batch:
-                array = batch[key]
-                batch[key] = np.concatenate([array, np.zeros((extra, *array.shape[1:]), array.dtype)])
-    return batch
+            if key in structures[0]:
+                rows[key] = padded_block_count(n) - n
+    return rows
 
 
 def collate(structures: list[dict[str, np.ndarray]], jacobians=()) -> dict[str, np.ndarray]:
@@ -67,7 +64,8 @@ def collate(structures: list[dict[str, np.ndarray]], jacobians=()) -> dict[str, 
             structure. Each must contain ``keys.ELEMENT``. Structure-level entries
             (energy, dipole, ...) have a leading dimension of 1.
         jacobians: the featurizer's :class:`zoo.keys.JacobianKeys`, whose block counts are
-            padded (:func:`pad_jacobian_blocks`); empty: nothing is padded.
+            padded (:func:`padding_rows`, appended in the same concatenation); empty:
+            nothing is padded.
 
     Returns:
         The flat batch: the same keys concatenated with indices offset, plus
@@ -77,6 +75,7 @@ def collate(structures: list[dict[str, np.ndarray]], jacobians=()) -> dict[str, 
         raise ValueError("cannot collate an empty list of structures")
     names = structures[0].keys()
     n_atoms = np.array([len(s[keys.ELEMENT]) for s in structures], dtype=np.int32)
+    padding = padding_rows(structures, jacobians)
     batch = {}
     for name in names:
         parts = [s[name] for s in structures]
@@ -84,7 +83,9 @@ def collate(structures: list[dict[str, np.ndarray]], jacobians=()) -> dict[str, 
             lengths = [len(s[keys.OFFSET_BY[name]]) for s in structures]
             starts = np.concatenate([[0], np.cumsum(lengths[:-1])]).astype(parts[0].dtype)
             parts = [p + start for p, start in zip(parts, starts)]
+        if padding.get(name):  # in the one concatenation: the Jacobian is copied once
+            parts.append(np.zeros((padding[name], *parts[0].shape[1:]), parts[0].dtype))
         batch[name] = np.concatenate(parts)
     batch[keys.N_ATOMS] = n_atoms
     batch[keys.STRUCTURE] = np.repeat(np.arange(len(structures), dtype=np.int32), n_atoms)
-    return pad_jacobian_blocks(batch, jacobians)
+    return batch
