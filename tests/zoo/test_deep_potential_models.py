@@ -12,6 +12,7 @@ from descriptors.dpmd import DpmdParams, dpmd
 from descriptors.neighbors import neighbor_list
 from zoo import keys
 from zoo.batch import collate
+from zoo.layers import ResidualElementMLP
 from zoo.models.deeppot_se import DeepPotSE
 from zoo.models.dpmd import DPMD
 from zoo.models.eann import EANN
@@ -37,16 +38,57 @@ def _probe(x):
     return Atoms("CHHO", positions=[[0, 0, 0], [1.1, 0, 0], [-0.4, 1.0, 0.1], x * direction])
 
 
-def test_dpmd_energy_jumps_at_the_cutoff_and_deeppot_se_energy_does_not():
+@pytest.mark.parametrize("type_one_side", [True, False])
+def test_dpmd_energy_jumps_at_the_cutoff_and_deeppot_se_energy_does_not(type_one_side):
     dp = DPMD(ELEMENTS, dpmd=DpmdParams(ELEMENTS, 3.0, 2, 2).to_dict(), hidden=(8,), dtype="float64")
     se = DeepPotSE(ELEMENTS, cutoff=3.0, cutoff_smooth=1.0, sel=8, embedding=(4, 8), axis_neurons=2,
-                   hidden=(8,), dtype="float64")
-    se.s_mean.assign([0.3, 0.4, 0.5])  # statistics as after adapt: the embedding input is shifted
-    se.row_std.assign(np.full((3, 4), 0.2))  # and scaled, the rows only scaled
+                   hidden=(8,), type_one_side=type_one_side, dtype="float64")
+    # statistics as after adapt: the s column shifted, so the leaving C-O row becomes one of
+    # the empty slots that the model adds in closed form
+    se.row_mean.assign([0.3, 0.4, 0.5])
+    se.row_std.assign(np.full((3, 4), 0.2))
     jump = {name: abs(_energy(m, _probe(3.0 - 1e-7)) - _energy(m, _probe(3.0 + 1e-7)))
             for name, m in (("dpmd", dp), ("deeppot_se", se))}
     assert jump["dpmd"] > 1e-4, jump
     assert jump["deeppot_se"] < 1e-7, jump  # the slope times the 2e-7 Å step, no jump
+
+
+def test_residual_embedding_adds_its_input_where_the_width_stays_or_doubles():
+    net = ResidualElementMLP(1, 1, (2, 4, 4), 3, "tanh", dtype="float64")
+    for layer in net.networks[0]:
+        layer.kernel.assign(np.zeros(layer.kernel.shape))
+        layer.bias.assign(np.full(layer.bias.shape, 0.5))
+    x = np.array([[0.3], [-1.0]])
+    out = net(x, np.zeros(2, np.int32)).numpy()
+    h = np.tanh(0.5)
+    # 1 -> 2 doubles, 2 -> 4 doubles, 4 -> 4 adds, 4 -> 3 replaces
+    np.testing.assert_allclose(out, np.full((2, 3), h))
+    net.networks[0][-1].bias.assign(np.zeros(3))
+    inner = net.networks[0][:-1]
+    np.testing.assert_allclose(net._forward(inner, x).numpy(), np.tile(x, 4) + 3 * h)
+
+
+def test_deeppot_se_descriptor_equals_the_padded_matrix_formula():
+    """The paper's padded matrix in NumPy: every slot normalized with davg/dstd, the empty
+    ones zero rows before, T = G^T R / N_c, D = T T<^T."""
+    model = DeepPotSE(ELEMENTS, cutoff=4.0, cutoff_smooth=1.0, sel=(6, 4, 2), embedding=(4, 8), axis_neurons=3,
+                      hidden=(8,), type_one_side=False, dtype="float64")
+    batch = _inputs(model, [_ethanol()])
+    model.adapt_inputs(batch)
+    mean, std = model.row_mean.numpy(), model.row_std.numpy()
+    assert np.all(mean > 0) and np.all(std > 0)
+    element, sel = batch[keys.ELEMENT], model.featurizer.params.sel
+    slot_element = np.repeat(np.arange(len(sel)), sel)
+    expected = []
+    for i, z in enumerate(element):
+        padded = np.zeros((sum(sel), 4))
+        mine = batch[keys.ENV_MATRIX_CENTRE] == i
+        padded[batch[keys.ENV_MATRIX_SLOT][mine]] = batch[keys.ENV_MATRIX][mine]
+        normalized = (padded - [mean[z], 0, 0, 0]) / std[z]
+        g = model.embedding_net(normalized[:, :1], (z * len(ELEMENTS) + slot_element).astype(np.int32)).numpy()
+        t = g.T @ normalized / sum(sel)
+        expected.append((t @ t[:3].T).ravel())
+    np.testing.assert_allclose(model.descriptor(batch).numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
 def _ethanol():

@@ -1,11 +1,12 @@
 """Shared building blocks of the models: pure functions plus thin Keras layers."""
 
 from zoo.layers.contraction import contract_jacobian, contract_virial, energy_gradient, energy_gradient_and_virial
-from zoo.layers.element_mlp import ElementMLP
+from zoo.layers.element_mlp import ElementMLP, ResidualElementMLP
 from zoo.layers.charges import coulomb_atomic_energies, coulomb_potential, neutralize
 from zoo.layers.standardize import group_statistics, standardize, statistics_weights
 
-__all__ = ["contract_jacobian", "contract_virial", "energy_gradient", "energy_gradient_and_virial", "ElementMLP"]
+__all__ = ["contract_jacobian", "contract_virial", "energy_gradient", "energy_gradient_and_virial", "ElementMLP",
+           "ResidualElementMLP"]
 __all__ += ["coulomb_atomic_energies", "coulomb_potential", "neutralize"]
 __all__ += ["group_statistics", "standardize", "statistics_weights"]
 from zoo.layers.activations import ShiftedSoftplus, shifted_softplus
