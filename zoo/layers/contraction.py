@@ -20,11 +20,25 @@ def contract_jacobian(grad_values, item, atom, value, n_atoms, partner=None):
     Returns:
         float [n_atoms, 3]: dE/d positions through these values.
     """
-    per_block = tf.einsum("bk,bkc->bc", tf.gather(grad_values, item), value)
+    return _sum_blocks_to_atoms(block_gradients(grad_values, item, value), atom, n_atoms, partner)
+
+
+def block_gradients(grad_values, item, value):
+    """float [B, 3]: ``sum_k grad_values[item[b], k] * value[b, k, :]``, each block's share
+    of dE/d positions (before it is summed to atoms or to the virial)."""
+    return tf.einsum("bk,bkc->bc", tf.gather(grad_values, item), value)
+
+
+def _sum_blocks_to_atoms(per_block, atom, n_atoms, partner):
     gradient = tf.math.unsorted_segment_sum(per_block, atom, n_atoms)
     if partner is not None:
         gradient -= tf.math.unsorted_segment_sum(per_block, partner, n_atoms)
     return gradient
+
+
+def _sum_blocks_to_virial(per_block, atom, displacement, structure, n_structures):
+    outer = per_block[:, :, None] * displacement[:, None, :]
+    return tf.math.unsorted_segment_sum(outer, tf.gather(structure, atom), n_structures)
 
 
 def contract_virial(grad_values, item, atom, value, displacement, structure, n_structures):
@@ -46,9 +60,8 @@ def contract_virial(grad_values, item, atom, value, displacement, structure, n_s
     Returns:
         float [n_structures, 3, 3], eV: ``[s, a, c] = dE_s / d ε_ac``.
     """
-    per_block = tf.einsum("bk,bka->ba", tf.gather(grad_values, item), value)
-    outer = per_block[:, :, None] * displacement[:, None, :]
-    return tf.math.unsorted_segment_sum(outer, tf.gather(structure, atom), n_structures)
+    return _sum_blocks_to_virial(block_gradients(grad_values, item, value), atom, displacement, structure,
+                                 n_structures)
 
 
 def _partner(inputs, jac: keys.JacobianKeys):
@@ -87,8 +100,10 @@ def energy_gradient_and_virial(energy, inputs, jacobians: tuple[keys.JacobianKey
     gradient, virial = 0.0, 0.0
     for jac, grad in zip(jacobians, grads):
         if grad is not None:
-            item, atom, value = inputs[jac.item], inputs[jac.atom], inputs[jac.value]
-            gradient += contract_jacobian(grad, item, atom, value, n_atoms, _partner(inputs, jac))
-            virial += contract_virial(grad, item, atom, value, inputs[jac.displacement], inputs[keys.STRUCTURE],
-                                      n_structures)
+            # one product per block for both sums
+            per_block = block_gradients(grad, inputs[jac.item], inputs[jac.value])
+            atom = inputs[jac.atom]
+            gradient += _sum_blocks_to_atoms(per_block, atom, n_atoms, _partner(inputs, jac))
+            virial += _sum_blocks_to_virial(per_block, atom, inputs[jac.displacement], inputs[keys.STRUCTURE],
+                                            n_structures)
     return gradient, virial
