@@ -122,8 +122,7 @@ class DeepPotSE(Potential):
 
     def _normalize(self, rows, centre_element):
         """(R̃ - davg) / dstd of the centre's element; davg shifts the s column only."""
-        mean = tf.gather(self.row_mean, centre_element)[:, None]
-        shift = tf.concat([mean, tf.zeros_like(rows[:, 1:])], axis=1)
+        shift = tf.gather(self.row_mean, centre_element)[:, None] * tf.one_hot(0, 4, dtype=rows.dtype)
         return (rows - shift) / tf.gather(self.row_std, centre_element)
 
     def _group(self, centre_element, neighbor_element):
