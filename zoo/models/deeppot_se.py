@@ -133,18 +133,21 @@ class DeepPotSE(Potential):
 
     def _padding_sum(self, inputs, dtype):
         """[n_atoms, M, 4]: the empty slots' share of G^T R̃ (their normalized rows are
-        (-davg/dstd, 0, 0, 0), as a neighbour's at r_c, so the sum stays smooth)."""
+        (-davg/dstd, 0, 0, 0), as a neighbour's at r_c, so the sum stays smooth). The share
+        of one empty slot depends only on the (centre, neighbour) elements, so it is embedded
+        once per element pair and weighted by each atom's count of empty slots."""
         element = inputs[keys.ELEMENT]
-        n_atoms, n_el = tf.shape(element)[0], len(self.elements)
-        filled = tf.math.unsorted_segment_sum(
-            tf.ones_like(inputs[keys.ENV_MATRIX_CENTRE]),
-            inputs[keys.ENV_MATRIX_CENTRE] * n_el + inputs[keys.ENV_MATRIX_NEIGHBOR_ELEMENT], n_atoms * n_el)
+        centre = inputs[keys.ENV_MATRIX_CENTRE]
+        n_atoms, n_el, m = tf.shape(element)[0], len(self.elements), self.embedding[-1]
+        block = centre * n_el + inputs[keys.ENV_MATRIX_NEIGHBOR_ELEMENT]  # (atom, neighbour element)
+        filled = tf.math.unsorted_segment_sum(tf.ones_like(centre), block, n_atoms * n_el)
         empty = tf.cast(tf.tile(tf.constant(self.featurizer.params.sel, tf.int32), [n_atoms]) - filled, dtype)
-        centre_element = tf.repeat(element, n_el)  # one entry per (atom, neighbour element)
-        empty_row = self._normalize(tf.zeros([n_atoms * n_el, 4], dtype), centre_element)
-        g = self.embedding_net(empty_row[:, :1], self._group(centre_element, tf.tile(tf.range(n_el), [n_atoms])))
-        share = (g * empty[:, None])[:, :, None] * empty_row[:, None, :]
-        return tf.reduce_sum(tf.reshape(share, [n_atoms, n_el, self.embedding[-1], 4]), axis=1)
+        centre_element, neighbor_element = tf.repeat(tf.range(n_el), n_el), tf.tile(tf.range(n_el), [n_el])
+        empty_row = self._normalize(tf.zeros([n_el * n_el, 4], dtype), centre_element)
+        g = self.embedding_net(empty_row[:, :1], self._group(centre_element, neighbor_element))  # [n_el², M]
+        share = tf.reshape(g[:, :, None] * empty_row[:, None, :], [n_el, n_el, m * 4])
+        per_atom = tf.einsum("ie,iek->ik", tf.reshape(empty, [n_atoms, n_el]), tf.gather(share, element))
+        return tf.reshape(per_atom, [n_atoms, m, 4])
 
     def atomic_outputs(self, inputs, training=False):
         element = inputs[keys.ELEMENT]
