@@ -20,6 +20,12 @@ def _inputs(model, data, indices, total_charge=None):
     return x
 
 
+def _randomize(layer, seed=2):
+    """Random kernel for a layer whose kernel starts at zero (charge head, AFV update)."""
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.random.default_rng(seed).normal(size=kernel.shape), bias])
+
+
 def _rotated(data, seed=0):
     q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
     out = data[np.arange(len(data))]
@@ -41,8 +47,8 @@ def test_ani_uses_the_ani1x_aev_and_celu(ethanol_data):
 def test_aimnet_conserves_the_total_charge_exactly(ethanol_data):
     model = zoo.create("aimnet", elements=ethanol_data.elements, dtype="float64", **AIMNET_SMALL)
     model.adapt(ethanol_data)
-    last = model.charge_head[-1].kernel  # starts at zero (uniform charges): make it nontrivial
-    last.assign(np.random.default_rng(0).normal(0.0, 1.0, last.shape))
+    _randomize(model.charge_head[-1], seed=0)  # uniform charges at first: make them nontrivial
+    _randomize(model.update_net[-1])  # so that charges reach the next pass
     total = [1.0, -1.0, 0.0]
     out = model(_inputs(model, ethanol_data, [0, 1, 2], total))
     q = out[keys.CHARGES].numpy().reshape(3, 9)
@@ -56,8 +62,8 @@ def test_aimnet_conserves_the_total_charge_exactly(ethanol_data):
 def test_aimnet_charges_are_rotation_invariant_and_dipole_follows(ethanol_data):
     model = zoo.create("aimnet", elements=ethanol_data.elements, dtype="float64", **AIMNET_SMALL)
     model.adapt(ethanol_data)
-    last = model.charge_head[-1].kernel
-    last.assign(np.random.default_rng(1).normal(0.0, 1.0, last.shape))
+    _randomize(model.charge_head[-1], seed=1)
+    _randomize(model.update_net[-1])
     data = ethanol_data[[3, 4]]
     base = model(_inputs(model, data, [0, 1]))
     rotated = model(_inputs(model, _rotated(data), [0, 1]))
@@ -77,8 +83,33 @@ def test_aimnet_passes_reach_beyond_one_cutoff():
     for passes, changes in ((1, False), (2, True)):
         keras.utils.set_random_seed(1)
         model = zoo.create("aimnet", elements=[1], dtype="float64", **{**AIMNET_SMALL, "passes": passes})
+        if model.update_net:  # a trained update: its last kernel starts at zero
+            _randomize(model.update_net[-1])
         atomic = [model(_inputs(model, data, [s]))[keys.ATOMIC_ENERGIES].numpy()[0] for s in (0, 1)]
         assert (abs(atomic[0] - atomic[1]) > 1e-10) == changes, (passes, atomic)
+
+
+def test_aimnet_passes_start_as_one_pass_repeated(ethanol_data):
+    """The update network starts at zero, so a new 3-pass AIMNet predicts what a 1-pass one
+    with the same embedding, energy and charge networks predicts; a random update would make
+    the later passes' inputs noise (that did not train)."""
+    models = []
+    for passes in (3, 1):
+        keras.utils.set_random_seed(3)
+        models.append(zoo.create("aimnet", elements=ethanol_data.elements, dtype="float64",
+                                 **{**AIMNET_SMALL, "passes": passes}))
+    three, one = models
+    one.element_features.assign(three.element_features)
+    for source, target in ((three.embedding_net, one.embedding_net), (three.energy_head, one.energy_head),
+                           (three.charge_head, one.charge_head)):
+        for a, b in zip(source, target):
+            b.set_weights(a.get_weights())
+    x = _inputs(three, ethanol_data, [0, 1])
+    outputs = [model(x) for model in (three, one)]
+    for key in (keys.ATOMIC_ENERGIES, keys.CHARGES):
+        np.testing.assert_allclose(outputs[0][key].numpy(), outputs[1][key].numpy(), rtol=1e-12, atol=1e-12)
+    _randomize(three.update_net[-1])
+    assert not np.allclose(three(x)[keys.ATOMIC_ENERGIES].numpy(), outputs[1][keys.ATOMIC_ENERGIES].numpy())
 
 
 def test_aimnet_fit_with_charges_lowers_the_charge_error(ethanol_data):
