@@ -66,7 +66,7 @@ class AIMNet(Potential):
     update, so the total charge of a structure reaches its energy. The charge network's
     last kernel starts at zero (initial charges: the uniform share of the total charge), and
     so does the update network's (the passes start as one pass repeated and learn to differ;
-    the paper does not say how it initialises them, and random updates did not train). All
+    with Glorot-initialised updates the model did not learn forces here). All
     networks are shared between passes. Forces come only from the Jacobians of g_ij and
     g_ijk (everything else is a function of these and of the elements).
 
