@@ -81,10 +81,24 @@ def randomized(model, seed=0):
 def test_total_charge_is_conserved(cls, nacl_data):
     model = cls(elements=nacl_data.elements, **SMALL[cls])
     model.adapt(nacl_data)
+    randomized(model)  # charges that differ between atoms (PhysNet starts uniform)
     out = model(batch(model, nacl_data, range(len(nacl_data))))
     sums = np.add.reduceat(out[keys.CHARGES].numpy(), nacl_data.offsets[:-1])
     np.testing.assert_allclose(sums, nacl_data.labels[keys.TOTAL_CHARGE], atol=1e-5)
+    assert np.std(out[keys.CHARGES].numpy()[:4]) > 1e-3
     assert set(np.unique(nacl_data.labels[keys.TOTAL_CHARGE])) == {-1.0, 0.0, 1.0}
+
+
+def test_physnet_starts_from_uniform_charges_and_a_geometry_dependent_energy(nacl_data):
+    """PhysNet's charge outputs start at zero (random initial charges of ~1 e kept the
+    forces from training); its energy outputs do not (zero outputs stalled)."""
+    model = PhysNet(elements=nacl_data.elements, **SMALL[PhysNet])
+    model.adapt(nacl_data)
+    out = model(batch(model, nacl_data, range(len(nacl_data))))
+    n = np.diff(nacl_data.offsets)
+    np.testing.assert_allclose(out[keys.CHARGES].numpy(), np.repeat(nacl_data.labels[keys.TOTAL_CHARGE] / n, n),
+                               atol=1e-6)
+    assert np.std(out[keys.ATOMIC_ENERGIES].numpy()) > 1e-4
 
 
 def _check_forces(model, data, s, atoms):
