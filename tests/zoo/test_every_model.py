@@ -121,8 +121,8 @@ def force_rmse(model, data):
 @pytest.mark.parametrize("name, fixture", cases())
 def test_fit_lowers_the_loss_and_learns_forces(name, fixture, request):
     """The loss falls, and so does the training-set force error, to below that of zero
-    forces: a loss can also fall by unlearning a random start (AIMNet's and PhysNet's did,
-    while their forces stayed at the reference spread)."""
+    forces: a loss can also fall by unlearning a random start (PhysNet's did with random
+    initial charges, while its forces stayed at the reference spread)."""
     data = request.getfixturevalue(fixture)
     keras.utils.set_random_seed(0)
     model = small_model(name, data)

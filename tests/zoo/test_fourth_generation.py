@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 from ase import Atoms
+from ase.build import bulk
 
 from descriptors.coulomb import CoulombParams, coulomb_matrix
 from descriptors.qeq import dense_matrix, qeq_matrix, self_energy_diagonal, solve_qeq
@@ -177,8 +178,6 @@ def test_cent_energy_of_a_perfect_crystal_is_its_baseline_at_any_lattice_constan
     per-atom baseline whatever the density; only the spread of chi across atoms makes energy
     (why CENT fits the Cu set's forces no better than zero forces). The 4G-HDNNP's short
     range sees the density."""
-    from ase.build import bulk
-
     crystals = [bulk("Cu", "fcc", a=a, cubic=True).repeat(2) for a in (3.45, 3.61, 3.8)]
     for crystal in crystals:
         crystal.info[keys.TOTAL_CHARGE] = 0.0
