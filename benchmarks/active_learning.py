@@ -1,16 +1,24 @@
-"""Committee active learning vs random selection on the built-in Cu EMT data.
+"""Committee active learning vs random selection on the built-in Cu EMT data, over seeds.
 
-    python -m benchmarks.active_learning [--rounds 4] [--per-round 10] [--out results/active_learning]
+    python -m benchmarks.active_learning [--seeds 0 1 2] [--rounds 4] [--per-round 10] [--out results/active_learning]
 
 Both strategies start from the same few labelled cu_emt structures, explore with Langevin
 MD of the committee mean (Cu-108, EMT as the reference that labels the chosen structures)
-and are scored on the same held-out cu_emt test structures each round. Writes
-``curve.csv`` (one row per strategy and round) and ``curve.png`` (test force RMSE vs.
-number of labelled structures).
+and are scored on the same held-out cu_emt test structures each round. The MD pool covers
+what the test set covers: one short trajectory per cu_emt segment (300-1300 K, ±3 %
+isotropic and two random strains, :func:`zoo.reference.cu_segments`), each from the
+strained perfect crystal after an equilibration.
+
+Each seed (MD noise, random choice, committee initialisation) is written to
+``seed-<k>.csv`` as soon as it ends, and seeds already there are skipped, so two processes
+with different ``--seeds`` can share one ``--out`` folder. Every run then pools all seed
+files into ``curve.csv`` (one row per seed, strategy and round), ``curve.png`` (median test
+force RMSE vs. labelled structures, with the range over seeds) and ``summary.md``.
 
 The defaults (4 rounds of 10 labels from 10 to 50 structures, committees of 4 trained for 40
-epochs, 200 MD steps per round, 50 test structures) take about 17 minutes on 2 cores: each
-member costs ~10 ms per structure and epoch, each MD step ~0.16 s (four Cu-108 predictions).
+epochs, 8 trajectories of 25 + 25 MD steps per round, 50 test structures) take about 17
+minutes per seed on 2 cores: each member costs ~10 ms per structure and epoch, each MD step
+~0.16 s (four Cu-108 predictions).
 """
 
 from __future__ import annotations
@@ -19,11 +27,14 @@ import argparse
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 from ase.calculators.emt import EMT
 
 import zoo
+from benchmarks.report import FORCES_RMSE as FORCES, to_markdown
 from zoo.active_learning import Exploration, active_learning
+from zoo.reference import cu_crystal, cu_segments
 
 
 def member_trainer(epochs: int, hidden):
@@ -36,6 +47,45 @@ def member_trainer(epochs: int, hidden):
     return train
 
 
+def cu_explorations(steps: int, equilibration: int, seed: int) -> list[Exploration]:
+    """One exploration per cu_emt MD segment (its temperature and strain), from the crystal."""
+    crystal = cu_crystal()
+    return [Exploration(start=crystal, temperature=segment.temperature, strain=segment.strain, steps=steps,
+                        equilibration=equilibration)
+            for segment in cu_segments(np.random.default_rng(seed))]
+
+
+def seed_curve(seed: int, args, data) -> pd.DataFrame:
+    """Both strategies' rounds for one seed."""
+    labelled, test = data[:args.initial], data[len(data) - args.test:]
+    explorations = cu_explorations(args.md_steps, args.equilibration, seed)
+    train = member_trainer(args.epochs, (20, 20))
+    curves = [active_learning(train, labelled, explorations, EMT, test, rounds=args.rounds,
+                              committee_size=args.committee, per_round=args.per_round, strategy=strategy,
+                              seed=seed)[0].assign(seed=seed)
+              for strategy in ("committee", "random")]
+    return pd.concat(curves, ignore_index=True)
+
+
+def pooled_curves(out: Path) -> pd.DataFrame:
+    """Every ``seed-<k>.csv`` in ``out``, in seed order."""
+    paths = sorted(out.glob("seed-*.csv"), key=lambda p: int(p.stem.split("-")[1]))
+    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+
+
+def summary(curve: pd.DataFrame) -> pd.DataFrame:
+    """Per labelled count: each strategy's median force RMSE over seeds with its range, and the
+    committee / random ratio per seed (median and how many seeds the committee is lower)."""
+    by_seed = curve.pivot_table(index=["n_labelled", "seed"], columns="strategy", values=FORCES)
+    ratio = (by_seed["committee"] / by_seed["random"]).groupby(level="n_labelled")
+    stats = curve.groupby(["n_labelled", "strategy"])[FORCES].agg(["median", "min", "max"]).unstack("strategy")
+    table = pd.DataFrame({f"{strategy} {stat}": stats[(stat, strategy)]
+                          for strategy in ("committee", "random") for stat in ("median", "min", "max")})
+    table["ratio median"] = ratio.median()
+    table["seeds committee lower"] = ratio.apply(lambda r: f"{int((r < 1).sum())}/{len(r)}")
+    return table.reset_index()
+
+
 def plot(curve: pd.DataFrame, path: Path) -> None:
     import matplotlib
 
@@ -44,9 +94,12 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     for strategy, rows in curve.groupby("strategy"):
-        ax.plot(rows["n_labelled"], rows["forces_rmse_mev_a"], marker="o", label=strategy)
+        stats = rows.groupby("n_labelled")[FORCES].agg(["median", "min", "max"])
+        line, = ax.plot(stats.index, stats["median"], marker="o", label=strategy)
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("labelled structures")
     ax.set_ylabel("test force RMSE (meV/Å)")
+    ax.set_title(f"median and range over {curve['seed'].nunique()} seeds", fontsize=9)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -54,11 +107,13 @@ def plot(curve: pd.DataFrame, path: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.active_learning", description=__doc__)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--initial", type=int, default=10, help="labelled structures to start from")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=10)
     parser.add_argument("--committee", type=int, default=4)
-    parser.add_argument("--md-steps", type=int, default=200)
+    parser.add_argument("--md-steps", type=int, default=25, help="sampled MD steps per trajectory and round")
+    parser.add_argument("--equilibration", type=int, default=25, help="MD steps before a trajectory's first sample")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--test", type=int, default=50)
     parser.add_argument("--structures", type=int, default=None,
@@ -67,19 +122,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     data = zoo.reference.load("cu_emt", n_structures=args.structures)
-    labelled, test = data[:args.initial], data[len(data) - args.test:]
-    exploration = Exploration(start=data.to_atoms(0), temperature=900.0, steps=args.md_steps, stride=5)
-    train = member_trainer(args.epochs, (20, 20))
-    curves = [active_learning(train, labelled, exploration, EMT, test, rounds=args.rounds,
-                              committee_size=args.committee, per_round=args.per_round, strategy=s)[0]
-              for s in ("committee", "random")]
-    curve = pd.concat(curves, ignore_index=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        path = out / f"seed-{seed}.csv"
+        if not path.exists():
+            seed_curve(seed, args, data).to_csv(path, index=False)
+    curve = pooled_curves(out)
     curve.to_csv(out / "curve.csv", index=False)
     plot(curve, out / "curve.png")
-    print(curve.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"\nwritten: {out / 'curve.csv'}, {out / 'curve.png'}")
+    table = summary(curve)
+    (out / "summary.md").write_text(to_markdown(table, digits=3) + "\n")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(f"\nwritten: {out / 'curve.csv'}, {out / 'curve.png'}, {out / 'summary.md'}")
     return 0
 
 

@@ -11,26 +11,29 @@ fixed test set, so error vs. number of labels can be compared between strategies
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from ase import Atoms, units
+from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.constraints import FixCom
-from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
 from zoo import keys
 from zoo.committee import Committee
 from zoo.data import Dataset
+from zoo.reference import MDSegment, sample_md
 
 STRATEGIES = ("committee", "random")
 
 
 @dataclasses.dataclass(frozen=True)
 class Exploration:
-    """How each round explores: Langevin MD from ``start`` with the committee mean."""
+    """How each round explores: Langevin MD from ``start`` with the committee mean.
+
+    ``steps`` MD steps after ``equilibration`` give ``steps // stride`` pool structures;
+    ``strain`` deforms the start cell first (cell -> cell @ (1 + strain)), so several
+    explorations can cover the temperatures and volumes the test set holds.
+    """
 
     start: Atoms
     temperature: float = 600.0  #: K
@@ -38,22 +41,32 @@ class Exploration:
     stride: int = 5  #: steps between pool structures
     timestep: float = 2.0  #: fs
     friction: float = 0.02  #: 1/fs
+    strain: np.ndarray | None = None  #: float [3, 3]
+    equilibration: int = 0  #: steps before the first pool structure
+
+    def segment(self) -> MDSegment:
+        return MDSegment(self.temperature, self.strain, self.timestep, self.friction, self.equilibration, self.stride)
 
 
-def explore(committee: Committee, exploration: Exploration, rng) -> tuple[list[Atoms], np.ndarray]:
-    """MD pool: structures every ``stride`` steps and each one's largest atomic force spread (eV/Å)."""
-    atoms = exploration.start.copy()
-    atoms.set_constraint(FixCom())
-    atoms.calc = committee.calculator()
-    MaxwellBoltzmannDistribution(atoms, temperature_K=exploration.temperature, rng=rng)
-    dynamics = Langevin(atoms, exploration.timestep * units.fs, temperature_K=exploration.temperature,
-                        friction=exploration.friction / units.fs, fixcm=False, rng=rng)
-    pool, spread = [], []
-    for _ in range(exploration.steps // exploration.stride):
-        dynamics.run(exploration.stride)
-        pool.append(Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc))
-        spread.append(float(np.max(atoms.calc.results[keys.FORCES_STD])))
-    return pool, np.array(spread)
+def largest_force_spreads(committee: Committee, structures: list[Atoms]) -> np.ndarray:
+    """Each structure's largest atomic force spread across the committee (eV/Å)."""
+    spread = committee.predict(Dataset.from_atoms(structures))[keys.FORCES_STD]
+    starts = np.cumsum([0] + [len(a) for a in structures[:-1]])
+    return np.maximum.reduceat(np.asarray(spread), starts)
+
+
+def unlabelled(atoms: Atoms) -> Atoms:
+    """``atoms`` without calculator results: a pool structure carries no labels until
+    the reference computes them."""
+    return Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+
+
+def explore(committee: Committee, explorations: Sequence[Exploration], rng) -> tuple[list[Atoms], np.ndarray]:
+    """MD pool of every exploration (the reference sets' own Langevin sampler, driven by the
+    committee mean) and each structure's largest atomic force spread (eV/Å)."""
+    pool = [unlabelled(snapshot) for e in explorations
+            for snapshot in sample_md(e.start, committee.calculator(), e.segment(), e.steps // e.stride, rng)]
+    return pool, largest_force_spreads(committee, pool)
 
 
 def select(spread: np.ndarray, n: int, strategy: str, rng) -> np.ndarray:
@@ -84,15 +97,17 @@ def held_out_errors(committee: Committee, test: Dataset) -> dict[str, float]:
             "forces_rmse_mev_a": 1e3 * float(np.sqrt(np.mean(f**2)))}
 
 
-def active_learning(train_member: Callable[[Dataset, int], object], labelled: Dataset, exploration: Exploration,
-                    reference: Callable, test: Dataset, *, rounds: int = 5, committee_size: int = 4,
-                    per_round: int = 10, strategy: str = "committee", seed: int = 0) -> tuple[pd.DataFrame, Dataset]:
+def active_learning(train_member: Callable[[Dataset, int], object], labelled: Dataset,
+                    exploration: Exploration | Sequence[Exploration], reference: Callable, test: Dataset, *,
+                    rounds: int = 5, committee_size: int = 4, per_round: int = 10, strategy: str = "committee",
+                    seed: int = 0) -> tuple[pd.DataFrame, Dataset]:
     """Run the loop; returns one row per round and the final labelled set.
 
     Args:
         train_member: ``(dataset, seed) -> trained zoo.Potential`` (create, compile, fit).
         labelled: the initial labelled structures.
-        exploration: the MD that proposes new structures.
+        exploration: the MD that proposes new structures; several explorations pool their
+            structures, every round.
         reference: zero-argument callable returning the reference ASE calculator.
         test: fixed labelled test structures.
         rounds: rounds of select-label-retrain.
@@ -105,6 +120,9 @@ def active_learning(train_member: Callable[[Dataset, int], object], labelled: Da
         raise ValueError(f"strategy must be one of {STRATEGIES}, received {strategy!r}")
     if committee_size < 2:
         raise ValueError(f"committee_size must be >= 2, received {committee_size}")
+    explorations = (exploration,) if isinstance(exploration, Exploration) else tuple(exploration)
+    if not explorations:
+        raise ValueError("exploration must be an Exploration or a non-empty sequence of them, received none")
     rng = np.random.default_rng(seed)
     rows = []
     for round_ in range(rounds + 1):
@@ -113,7 +131,7 @@ def active_learning(train_member: Callable[[Dataset, int], object], labelled: Da
         rows.append({"strategy": strategy, "round": round_, "n_labelled": len(labelled), **held_out_errors(committee, test)})
         if round_ == rounds:
             break
-        pool, spread = explore(committee, exploration, rng)
+        pool, spread = explore(committee, explorations, rng)
         chosen = select(spread, per_round, strategy, rng)
         rows[-1]["selected_force_spread"] = float(np.mean(spread[chosen]))
         labelled = Dataset.concatenate([labelled, label([pool[i] for i in chosen], reference)])

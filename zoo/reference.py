@@ -238,13 +238,18 @@ def cu_segments(rng: np.random.Generator) -> list[MDSegment]:
     ]
 
 
+def cu_crystal():
+    """The perfect fcc Cu 3×3×3 conventional cell (108 atoms) at EMT's lattice constant."""
+    from ase.build import bulk
+
+    return bulk("Cu", "fcc", a=emt_lattice_constant(), cubic=True).repeat(3)
+
+
 def make_cu_emt(n: int, rng: np.random.Generator) -> Dataset:
     """``n`` fcc Cu 108-atom cells with EMT energies and forces (see the module docstring)."""
-    from ase.build import bulk
     from ase.calculators.emt import EMT
 
-    crystal = bulk("Cu", "fcc", a=emt_lattice_constant(), cubic=True).repeat(3)
-    return _sample_segments(crystal, EMT, cu_segments(rng), n, rng)
+    return _sample_segments(cu_crystal(), EMT, cu_segments(rng), n, rng)
 
 
 # --- ethanol_xtb -----------------------------------------------------------------------------

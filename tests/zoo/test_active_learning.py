@@ -7,7 +7,8 @@ from ase.calculators.emt import EMT
 
 import zoo
 from zoo import keys
-from zoo.active_learning import Exploration, active_learning, label, select
+from zoo.active_learning import Exploration, active_learning, explore, label, select
+from zoo.committee import Committee
 
 
 def train_member(data, seed):
@@ -46,6 +47,31 @@ def test_the_loop_grows_the_training_set_and_records_test_errors(strategy, cu_da
     atoms = new.to_atoms(0)
     atoms.calc = EMT()
     assert new.labels[keys.ENERGY][0] == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
+
+
+def test_several_explorations_pool_their_structures_with_each_ones_spread(cu_data, cu_atoms):
+    committee = Committee([train_member(cu_data[:6], seed) for seed in (0, 1)])
+    strain = np.diag([0.02, -0.01, 0.0])
+    explorations = [Exploration(start=cu_atoms[0], temperature=300.0, steps=6, stride=3),
+                    Exploration(start=cu_atoms[0], temperature=900.0, steps=9, stride=3, strain=strain,
+                                equilibration=2)]
+    pool, spread = explore(committee, explorations, np.random.default_rng(0))
+    assert len(pool) == 2 + 3 and spread.shape == (5,)
+    np.testing.assert_allclose(pool[0].cell.array, cu_atoms[0].cell.array, atol=1e-12)
+    np.testing.assert_allclose(pool[4].cell.array, cu_atoms[0].cell.array @ (np.eye(3) + strain), atol=1e-12)
+    assert all(atoms.calc is None for atoms in pool)  # no labels until the reference computes them
+    # each spread is that structure's largest atomic force spread, computed on its own
+    for atoms, structure_spread in zip(pool, spread):
+        atoms = atoms.copy()
+        atoms.calc = committee.calculator()
+        atoms.get_forces()
+        assert structure_spread == pytest.approx(np.max(atoms.calc.results[keys.FORCES_STD]), rel=1e-6)
+    assert np.all(spread > 0)
+
+
+def test_no_exploration(cu_data):
+    with pytest.raises(ValueError, match="exploration"):
+        active_learning(train_member, cu_data[:4], [], EMT, cu_data[4:6])
 
 
 def test_unknown_strategy(cu_data, cu_atoms):

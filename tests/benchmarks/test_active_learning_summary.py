@@ -1,0 +1,29 @@
+"""The active-learning benchmark's pooling of seeds and its summary table."""
+
+import pandas as pd
+import pytest
+
+from benchmarks.active_learning import pooled_curves, summary
+
+
+def curve(seed, committee, random):
+    rows = [{"strategy": strategy, "n_labelled": n, "forces_rmse_mev_a": f, "seed": seed}
+            for strategy, errors in (("committee", committee), ("random", random))
+            for n, f in zip((10, 20), errors)]
+    return pd.DataFrame(rows)
+
+
+def test_summary_gives_the_median_range_and_the_seeds_where_the_committee_is_lower():
+    table = summary(pd.concat([curve(0, (100, 60), (100, 80)), curve(1, (90, 90), (90, 70)),
+                               curve(2, (110, 50), (110, 100))])).set_index("n_labelled")
+    assert table.loc[20, "committee median"] == 60 and table.loc[20, "random median"] == 80
+    assert (table.loc[20, "committee min"], table.loc[20, "committee max"]) == (50, 90)
+    assert table.loc[20, "ratio median"] == pytest.approx(0.75)  # of 0.75, 90/70 and 0.5
+    assert table.loc[20, "seeds committee lower"] == "2/3"
+    assert table.loc[10, "seeds committee lower"] == "0/3" and table.loc[10, "ratio median"] == 1
+
+
+def test_seed_files_are_pooled_in_seed_order(tmp_path):
+    for seed in (10, 2):
+        curve(seed, (1, 2), (3, 4)).to_csv(tmp_path / f"seed-{seed}.csv", index=False)
+    assert pooled_curves(tmp_path)["seed"].unique().tolist() == [2, 10]
