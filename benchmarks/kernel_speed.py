@@ -1,6 +1,7 @@
 """Speed and memory of every descriptor kernel a model uses (values + full Jacobian).
 
     python -m benchmarks.kernel_speed [--repeats 7] [--sizes 2 3 5 8] [--threads 1] [--smoke]
+                                      [--out results/kernels]
 
 Systems: (a) periodic fcc Cu, 3 x 3 x 3 conventional cells (108 atoms, a = 3.61 Å, rattled
 by 0.05 Å, :func:`benchmarks.descriptor_speed.copper`), cutoff 6 Å; (b) a batch of 20
@@ -24,12 +25,17 @@ a warm-up, round-robin over the kernels of a system (a busy machine slows them a
 Scaling: µs/atom of ACSF, DeepPot-SE and EANN against Cu size (n x n x n conventional
 cells), with dscribe's ACSF (values only, n_jobs=1, same 24 functions) on the same
 structures as the reference. Numba runs with ONE thread unless ``--threads 2``.
+
+Results in ``--out`` (default ``results/kernels``): ``kernels.csv`` and ``kernel_scaling.csv``
+(the two long tables, with the machine's conditions) and, made from those tables only,
+``report.md`` and ``kernel_scaling.png`` (µs/atom against atoms, log-log).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numba
@@ -38,6 +44,7 @@ import pandas as pd
 from ase.build import molecule
 
 from benchmarks.descriptor_speed import copper, dscribe_runner, medians
+from benchmarks.report import DPI, plain_log_ticks, to_markdown
 from descriptors.acsf import AcsfParams, acsf
 from descriptors.ani import AniParams, ani_aev, ani_terms
 from descriptors.coulomb import CoulombParams, coulomb_matrix
@@ -63,6 +70,7 @@ DSCRIBE = "dscribe acsf (values only)"
 #: default and smoke-mode sizes
 DEFAULTS = {"repeats": 7, "sizes": (2, 3, 5, 8), "cu_cells": 3, "n_molecules": 20}
 SMOKE = {"repeats": 1, "sizes": (1, 2), "cu_cells": 1, "n_molecules": 2}
+KERNELS_CSV, SCALING_CSV, REPORT, FIGURE = "kernels.csv", "kernel_scaling.csv", "report.md", "kernel_scaling.png"
 
 
 class Prepared(NamedTuple):
@@ -317,8 +325,53 @@ def summary(kernels: pd.DataFrame) -> pd.DataFrame:
 
 
 def scaling_summary(scaling: pd.DataFrame) -> pd.DataFrame:
-    """µs/atom with one column per kernel and one row per system size."""
-    return scaling.pivot(index="atoms", columns="kernel", values="us_per_atom").round(2)
+    """µs/atom with one column per kernel and one row per system size, and where dscribe ran,
+    how many times faster our ACSF (values + Jacobian) is than its values alone."""
+    table = scaling.pivot(index="atoms", columns="kernel", values="us_per_atom")
+    if DSCRIBE in table:
+        table["acsf speed-up vs dscribe"] = table[DSCRIBE] / table["acsf"]
+    return table.round(2)
+
+
+def save_tables(tables: Tables, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tables.kernels.to_csv(folder / KERNELS_CSV, index=False)
+    tables.scaling.to_csv(folder / SCALING_CSV, index=False)
+
+
+def scaling_figure(scaling: pd.DataFrame):
+    """µs/atom against atoms (log-log), a line per kernel."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 3.6), dpi=DPI)
+    ax = fig.subplots()
+    for kernel, line in scaling.sort_values("atoms").groupby("kernel", sort=False):
+        ax.plot(line["atoms"], line["us_per_atom"], marker="o", markersize=3, label=kernel)
+    ax.set(xscale="log", yscale="log", xlabel="atoms (fcc Cu, 6 Å)", ylabel="µs/atom",
+           title="Descriptor kernels: cost per atom vs system size")
+    plain_log_ticks(ax, sorted(scaling["atoms"].unique()))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def write_report(folder) -> Path:
+    """``report.md`` and the scaling figure in ``folder`` from its two CSV tables only."""
+    folder = Path(folder)
+    kernels, scaling = pd.read_csv(folder / KERNELS_CSV), pd.read_csv(folder / SCALING_CSV)
+    per_kernel = summary(kernels).reset_index()
+    per_atoms = scaling_summary(scaling).reset_index()
+    conditions = kernels["machine"].iloc[0] if "machine" in kernels else "not recorded"
+    text = ["# Descriptor kernels: speed and memory", "",
+            "`python -m benchmarks.kernel_speed` (see its docstring). Values + full COO Jacobian per call, "
+            f"median µs/atom; kB/atom of float64 values + Jacobian. Measured on: {conditions}.", "",
+            to_markdown(per_kernel, digits=2), "",
+            "## Against system size, with dscribe's ACSF (values only) on the same structures", "",
+            to_markdown(per_atoms.rename(columns=str), digits=2), "", f"![µs/atom vs atoms]({FIGURE})", ""]
+    scaling_figure(scaling).savefig(folder / FIGURE, bbox_inches="tight")
+    path = folder / REPORT
+    path.write_text("\n".join(text))
+    return path
 
 
 def main(argv=None) -> None:
@@ -328,14 +381,18 @@ def main(argv=None) -> None:
                         help="Cu conventional cells per side for the scaling table")
     parser.add_argument("--threads", type=int, default=1, choices=(1, 2), help="Numba threads (default 1)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat (overrides the others)")
+    parser.add_argument("--out", default="results/kernels", help="folder of the CSV tables, report.md and figure")
     args = parser.parse_args(argv)
     tables = smoke(args.threads) if args.smoke else benchmark(args.repeats, args.sizes, args.threads)
+    tables = Tables(tables.kernels.assign(machine=machine()), tables.scaling)
+    save_tables(tables, Path(args.out))
     print(machine())
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("\nEvery kernel, values + Jacobian (median µs/atom; kB/atom of float64 values + Jacobian)")
         print(summary(tables.kernels).to_string())
         print("\nµs/atom against Cu system size (dscribe: values only)")
         print(scaling_summary(tables.scaling).to_string())
+    print(f"\nwritten: {write_report(args.out)}")
 
 
 if __name__ == "__main__":

@@ -57,3 +57,15 @@ def test_scaling_table_has_each_size_and_kernel(tables):
 def test_more_threads_than_numba_allows_is_a_clear_error():
     with pytest.raises(ValueError, match="threads must be in 1.."):
         kernel_speed.set_threads(10_000)
+
+
+def test_the_report_is_made_from_the_stored_tables(tables, tmp_path):
+    kernel_speed.save_tables(tables._replace(kernels=tables.kernels.assign(machine="test machine")), tmp_path)
+    report = kernel_speed.write_report(tmp_path).read_text()
+    assert "test machine" in report and (tmp_path / kernel_speed.FIGURE).stat().st_size > 0
+    for kernel in tables.kernels["kernel"].unique():
+        assert f"| {kernel} |" in report
+    acsf = tables.kernels.query("kernel == 'acsf' and system == 'Cu fcc'")["us_per_atom"].item()
+    assert f"{acsf:.2f}" in report  # numbers come from the CSV, rounded as shown
+    if kernel_speed.DSCRIBE in set(tables.scaling["kernel"]):
+        assert "acsf speed-up vs dscribe" in report
