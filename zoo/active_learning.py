@@ -44,6 +44,12 @@ class Exploration:
     strain: np.ndarray | None = None  #: float [3, 3]
     equilibration: int = 0  #: steps before the first pool structure
 
+    def __post_init__(self):
+        if not 0 < self.stride <= self.steps or self.equilibration < 0:
+            raise ValueError(f"an Exploration needs 0 < stride <= steps and equilibration >= 0 (one pool structure "
+                             f"every stride steps), received steps={self.steps}, stride={self.stride}, "
+                             f"equilibration={self.equilibration}")
+
     def segment(self) -> MDSegment:
         return MDSegment(self.temperature, self.strain, self.timestep, self.friction, self.equilibration, self.stride)
 

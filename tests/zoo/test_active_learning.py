@@ -74,6 +74,12 @@ def test_no_exploration(cu_data):
         active_learning(train_member, cu_data[:4], [], EMT, cu_data[4:6])
 
 
+@pytest.mark.parametrize("steps, stride, equilibration", [(4, 5, 0), (10, 0, 0), (10, 5, -1)])
+def test_an_exploration_without_pool_structures_is_refused(cu_atoms, steps, stride, equilibration):
+    with pytest.raises(ValueError, match="stride <= steps"):
+        Exploration(start=cu_atoms[0], steps=steps, stride=stride, equilibration=equilibration)
+
+
 def test_unknown_strategy(cu_data, cu_atoms):
     with pytest.raises(ValueError, match="strategy"):
         active_learning(train_member, cu_data[:4], Exploration(start=cu_atoms[0]), EMT, cu_data[4:6],
