@@ -13,7 +13,9 @@ Each seed (MD noise, random choice, committee initialisation) is written to
 ``seed-<k>.csv`` as soon as it ends, and seeds already there are skipped, so two processes
 with different ``--seeds`` can share one ``--out`` folder. Every run then pools all seed
 files into ``curve.csv`` (one row per seed, strategy and round), ``curve.png`` (median test
-force RMSE vs. labelled structures, with the range over seeds) and ``summary.md``.
+force RMSE vs. labelled structures, with the range over seeds) and ``summary.md`` (that
+median and range, the committee / random ratio, and how many structures each strategy took
+from each trajectory).
 
 The defaults (4 rounds of 10 labels from 10 to 50 structures, committees of 4 trained for 40
 epochs, 8 trajectories of 25 + 25 MD steps per round, 50 test structures) took 21.5 minutes
@@ -53,6 +55,24 @@ def cu_explorations(steps: int, equilibration: int, seed: int) -> list[Explorati
     return [Exploration(start=crystal, temperature=segment.temperature, strain=segment.strain, steps=steps,
                         equilibration=equilibration)
             for segment in cu_segments(np.random.default_rng(seed))]
+
+
+def exploration_label(exploration: Exploration) -> str:
+    """"600 K", "600 K, -3 %" (isotropic strain) or "300 K, random strain"."""
+    temperature, strain = f"{exploration.temperature:.0f} K", exploration.strain
+    if strain is None:
+        return temperature
+    if np.allclose(strain, strain[0, 0] * np.eye(3)):
+        return f"{temperature}, {100 * strain[0, 0]:+.0f} %"
+    return f"{temperature}, random strain"
+
+
+def picks_table(curve: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Structures each strategy labelled from each exploration, summed over seeds and rounds."""
+    rows = curve.dropna(subset=["picks_per_exploration"])
+    counts = {strategy: np.sum([[int(c) for c in picks.split()] for picks in group["picks_per_exploration"]], axis=0)
+              for strategy, group in rows.groupby("strategy")}
+    return pd.DataFrame({"exploration": labels, **counts})
 
 
 def seed_curve(seed: int, args, data) -> pd.DataFrame:
@@ -132,8 +152,11 @@ def main(argv=None) -> int:
     curve.to_csv(out / "curve.csv", index=False)
     plot(curve, out / "curve.png")
     table = summary(curve)
-    (out / "summary.md").write_text(to_markdown(table, digits=2) + "\n")
+    picks = picks_table(curve, [exploration_label(e) for e in cu_explorations(args.md_steps, args.equilibration, 0)])
+    (out / "summary.md").write_text(f"{to_markdown(table, digits=2)}\n\nStructures picked per exploration, all seeds "
+                                    f"and rounds:\n\n{to_markdown(picks)}\n")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(picks.to_string(index=False))
     print(f"\nwritten: {out / 'curve.csv'}, {out / 'curve.png'}, {out / 'summary.md'}")
     return 0
 

@@ -67,12 +67,17 @@ def unlabelled(atoms: Atoms) -> Atoms:
     return Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
 
 
-def explore(committee: Committee, explorations: Sequence[Exploration], rng) -> tuple[list[Atoms], np.ndarray]:
+def explore(committee: Committee, explorations: Sequence[Exploration],
+            rng) -> tuple[list[Atoms], np.ndarray, np.ndarray]:
     """MD pool of every exploration (the reference sets' own Langevin sampler, driven by the
-    committee mean) and each structure's largest atomic force spread (eV/Å)."""
-    pool = [unlabelled(snapshot) for e in explorations
-            for snapshot in sample_md(e.start, committee.calculator(), e.segment(), e.steps // e.stride, rng)]
-    return pool, largest_force_spreads(committee, pool)
+    committee mean), each structure's largest atomic force spread (eV/Å) and the index of
+    the exploration it came from."""
+    pool, origin = [], []
+    for index, e in enumerate(explorations):
+        snapshots = sample_md(e.start, committee.calculator(), e.segment(), e.steps // e.stride, rng)
+        pool += [unlabelled(snapshot) for snapshot in snapshots]
+        origin += [index] * len(snapshots)
+    return pool, largest_force_spreads(committee, pool), np.array(origin, dtype=np.int64)
 
 
 def select(spread: np.ndarray, n: int, strategy: str, rng) -> np.ndarray:
@@ -109,6 +114,10 @@ def active_learning(train_member: Callable[[Dataset, int], object], labelled: Da
                     seed: int = 0) -> tuple[pd.DataFrame, Dataset]:
     """Run the loop; returns one row per round and the final labelled set.
 
+    A row holds the committee's test errors before the round's labels, the mean force spread
+    of the structures it picks and how many it picks from each exploration (space-separated
+    counts, in the order of ``exploration``).
+
     Args:
         train_member: ``(dataset, seed) -> trained zoo.Potential`` (create, compile, fit).
         labelled: the initial labelled structures.
@@ -137,8 +146,9 @@ def active_learning(train_member: Callable[[Dataset, int], object], labelled: Da
         rows.append({"strategy": strategy, "round": round_, "n_labelled": len(labelled), **held_out_errors(committee, test)})
         if round_ == rounds:
             break
-        pool, spread = explore(committee, explorations, rng)
+        pool, spread, origin = explore(committee, explorations, rng)
         chosen = select(spread, per_round, strategy, rng)
         rows[-1]["selected_force_spread"] = float(np.mean(spread[chosen]))
+        rows[-1]["picks_per_exploration"] = " ".join(map(str, np.bincount(origin[chosen], minlength=len(explorations))))
         labelled = Dataset.concatenate([labelled, label([pool[i] for i in chosen], reference)])
     return pd.DataFrame(rows), labelled

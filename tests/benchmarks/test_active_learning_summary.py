@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from benchmarks.active_learning import pooled_curves, summary
+from benchmarks.active_learning import cu_explorations, exploration_label, picks_table, pooled_curves, summary
 
 
 def curve(seed, committee, random):
@@ -27,3 +27,16 @@ def test_seed_files_are_pooled_in_seed_order(tmp_path):
     for seed in (10, 2):
         curve(seed, (1, 2), (3, 4)).to_csv(tmp_path / f"seed-{seed}.csv", index=False)
     assert pooled_curves(tmp_path)["seed"].unique().tolist() == [2, 10]
+
+
+def test_picks_are_summed_per_exploration_and_strategy():
+    curve = pd.DataFrame({"strategy": ["committee", "committee", "committee", "random"],
+                          "picks_per_exploration": ["2 0 1", "1 1 1", None, "0 3 0"]})
+    table = picks_table(curve, ["300 K", "600 K, -3 %", "900 K, random strain"])
+    assert table["committee"].tolist() == [3, 1, 2] and table["random"].tolist() == [0, 3, 0]
+
+
+def test_exploration_labels_name_temperature_and_strain():
+    labels = [exploration_label(e) for e in cu_explorations(5, 0, seed=0)]
+    assert labels[:4] == ["300 K", "600 K", "900 K", "1300 K"]
+    assert labels[4:] == ["600 K, -3 %", "600 K, +3 %", "300 K, random strain", "900 K, random strain"]

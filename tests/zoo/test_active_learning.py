@@ -36,12 +36,15 @@ def test_labels_come_from_the_reference(cu_atoms):
 
 @pytest.mark.parametrize("strategy", ["committee", "random"])
 def test_the_loop_grows_the_training_set_and_records_test_errors(strategy, cu_data, cu_atoms):
-    exploration = Exploration(start=cu_atoms[0], temperature=500.0, steps=12, stride=3)
+    exploration = [Exploration(start=cu_atoms[0], temperature=500.0, steps=6, stride=3),
+                   Exploration(start=cu_atoms[1], temperature=900.0, steps=6, stride=3)]
     rows, labelled = active_learning(train_member, cu_data[:6], exploration, EMT, cu_data[16:20], rounds=2,
                                      committee_size=2, per_round=2, strategy=strategy)
     assert rows["n_labelled"].tolist() == [6, 8, 10] and len(labelled) == 10
     assert np.all(np.isfinite(rows["forces_rmse_mev_a"])) and np.all(rows["forces_rmse_mev_a"] > 0)
     assert np.all(rows["selected_force_spread"].iloc[:2] > 0)
+    picks = [[int(c) for c in counts.split()] for counts in rows["picks_per_exploration"].iloc[:2]]
+    assert all(len(p) == 2 and sum(p) == 2 for p in picks)  # two picks a round, counted per exploration
     # the new structures carry EMT labels
     new = labelled[6:]
     atoms = new.to_atoms(0)
@@ -55,8 +58,8 @@ def test_several_explorations_pool_their_structures_with_each_ones_spread(cu_dat
     explorations = [Exploration(start=cu_atoms[0], temperature=300.0, steps=6, stride=3),
                     Exploration(start=cu_atoms[0], temperature=900.0, steps=9, stride=3, strain=strain,
                                 equilibration=2)]
-    pool, spread = explore(committee, explorations, np.random.default_rng(0))
-    assert len(pool) == 2 + 3 and spread.shape == (5,)
+    pool, spread, origin = explore(committee, explorations, np.random.default_rng(0))
+    assert len(pool) == 2 + 3 and spread.shape == (5,) and origin.tolist() == [0, 0, 1, 1, 1]
     np.testing.assert_allclose(pool[0].cell.array, cu_atoms[0].cell.array, atol=1e-12)
     np.testing.assert_allclose(pool[4].cell.array, cu_atoms[0].cell.array @ (np.eye(3) + strain), atol=1e-12)
     assert all(atoms.calc is None for atoms in pool)  # no labels until the reference computes them
