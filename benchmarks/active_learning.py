@@ -68,10 +68,13 @@ def exploration_label(exploration: Exploration) -> str:
 
 
 def picks_table(curve: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """Structures each strategy labelled from each exploration, summed over seeds and rounds."""
-    rows = curve.dropna(subset=["picks_per_exploration"])
-    counts = {strategy: np.sum([[int(c) for c in picks.split()] for picks in group["picks_per_exploration"]], axis=0)
-              for strategy, group in rows.groupby("strategy")}
+    """Structures each strategy labelled from each exploration, summed over seeds and rounds
+    (rows without counts, such as a run's last round or files of older runs, add nothing)."""
+    picks = curve.get("picks_per_exploration", pd.Series(index=curve.index, dtype=object))
+    counts = {strategy: np.zeros(len(labels), dtype=np.int64) for strategy in curve["strategy"].unique()}
+    for strategy, row in zip(curve["strategy"], picks):
+        if isinstance(row, str) or np.isfinite(row):  # one exploration: pandas reads "10" as a number
+            counts[strategy] += np.array([int(c) for c in str(row).split()], dtype=np.int64)
     return pd.DataFrame({"exploration": labels, **counts})
 
 

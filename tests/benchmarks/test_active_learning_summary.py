@@ -34,6 +34,14 @@ def test_picks_are_summed_per_exploration_and_strategy():
                           "picks_per_exploration": ["2 0 1", "1 1 1", None, "0 3 0"]})
     table = picks_table(curve, ["300 K", "600 K, -3 %", "900 K, random strain"])
     assert table["committee"].tolist() == [3, 1, 2] and table["random"].tolist() == [0, 3, 0]
+    older = curve.drop(columns="picks_per_exploration")  # seed files written before the counts existed
+    assert picks_table(older, ["300 K", "600 K", "900 K"])["committee"].tolist() == [0, 0, 0]
+
+
+def test_picks_of_one_exploration_read_back_as_numbers(tmp_path):
+    pd.DataFrame({"strategy": ["committee", "random"], "picks_per_exploration": ["10", "10"]}).to_csv(
+        tmp_path / "c.csv", index=False)
+    assert picks_table(pd.read_csv(tmp_path / "c.csv"), ["900 K"])["random"].tolist() == [10]
 
 
 def test_exploration_labels_name_temperature_and_strain():
