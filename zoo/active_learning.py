@@ -56,9 +56,8 @@ class Exploration:
 
 def largest_force_spreads(committee: Committee, structures: list[Atoms]) -> np.ndarray:
     """Each structure's largest atomic force spread across the committee (eV/Å)."""
-    spread = committee.predict(Dataset.from_atoms(structures))[keys.FORCES_STD]
-    starts = np.cumsum([0] + [len(a) for a in structures[:-1]])
-    return np.maximum.reduceat(np.asarray(spread), starts)
+    pool = Dataset.from_atoms(structures)
+    return np.maximum.reduceat(np.asarray(committee.predict(pool)[keys.FORCES_STD]), pool.offsets[:-1])
 
 
 def unlabelled(atoms: Atoms) -> Atoms:
