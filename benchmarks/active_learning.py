@@ -35,7 +35,7 @@ from ase.calculators.emt import EMT
 
 import zoo
 from benchmarks.report import FORCES_RMSE as FORCES, to_markdown
-from zoo.active_learning import Exploration, active_learning
+from zoo.active_learning import PICKS_PER_EXPLORATION as PICKS, Exploration, active_learning
 from zoo.reference import cu_crystal, cu_segments
 
 
@@ -70,11 +70,11 @@ def exploration_label(exploration: Exploration) -> str:
 def picks_table(curve: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Structures each strategy labelled from each exploration, summed over seeds and rounds
     (rows without counts, such as a run's last round or files of older runs, add nothing)."""
-    picks = curve.get("picks_per_exploration", pd.Series(index=curve.index, dtype=object))
+    picks = curve.get(PICKS, pd.Series(index=curve.index, dtype=object))
     counts = {strategy: np.zeros(len(labels), dtype=np.int64) for strategy in curve["strategy"].unique()}
     for strategy, row in zip(curve["strategy"], picks):
-        if isinstance(row, str) or np.isfinite(row):  # one exploration: pandas reads "10" as a number
-            counts[strategy] += np.array([int(c) for c in str(row).split()], dtype=np.int64)
+        if pd.notna(row):
+            counts[strategy] += np.array([int(c) for c in row.split()], dtype=np.int64)
     return pd.DataFrame({"exploration": labels, **counts})
 
 
@@ -93,7 +93,8 @@ def seed_curve(seed: int, args, data) -> pd.DataFrame:
 def pooled_curves(out: Path) -> pd.DataFrame:
     """Every ``seed-<k>.csv`` in ``out``, in seed order."""
     paths = sorted(out.glob("seed-*.csv"), key=lambda p: int(p.stem.split("-")[1]))
-    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    # the counts stay text: one exploration's "10" would otherwise read back as 10.0
+    return pd.concat([pd.read_csv(p, dtype={PICKS: str}) for p in paths], ignore_index=True)
 
 
 def summary(curve: pd.DataFrame) -> pd.DataFrame:

@@ -384,9 +384,10 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default="results/kernels", help="folder of the CSV tables, report.md and figure")
     args = parser.parse_args(argv)
     tables = smoke(args.threads) if args.smoke else benchmark(args.repeats, args.sizes, args.threads)
-    tables = Tables(tables.kernels.assign(machine=machine()), tables.scaling)
+    conditions = machine()
+    tables = Tables(tables.kernels.assign(machine=conditions), tables.scaling)
     save_tables(tables, Path(args.out))
-    print(machine())
+    print(conditions)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("\nEvery kernel, values + Jacobian (median µs/atom; kB/atom of float64 values + Jacobian)")
         print(summary(tables.kernels).to_string())

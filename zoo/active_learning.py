@@ -24,6 +24,8 @@ from zoo.data import Dataset
 from zoo.reference import MDSegment, sample_md
 
 STRATEGIES = ("committee", "random")
+#: column of a round's picks per exploration (space-separated counts)
+PICKS_PER_EXPLORATION = "picks_per_exploration"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +150,6 @@ def active_learning(train_member: Callable[[Dataset, int], object], labelled: Da
         pool, spread, origin = explore(committee, explorations, rng)
         chosen = select(spread, per_round, strategy, rng)
         rows[-1]["selected_force_spread"] = float(np.mean(spread[chosen]))
-        rows[-1]["picks_per_exploration"] = " ".join(map(str, np.bincount(origin[chosen], minlength=len(explorations))))
+        rows[-1][PICKS_PER_EXPLORATION] = " ".join(map(str, np.bincount(origin[chosen], minlength=len(explorations))))
         labelled = Dataset.concatenate([labelled, label([pool[i] for i in chosen], reference)])
     return pd.DataFrame(rows), labelled

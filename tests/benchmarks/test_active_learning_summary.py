@@ -38,10 +38,12 @@ def test_picks_are_summed_per_exploration_and_strategy():
     assert picks_table(older, ["300 K", "600 K", "900 K"])["committee"].tolist() == [0, 0, 0]
 
 
-def test_picks_of_one_exploration_read_back_as_numbers(tmp_path):
-    pd.DataFrame({"strategy": ["committee", "random"], "picks_per_exploration": ["10", "10"]}).to_csv(
-        tmp_path / "c.csv", index=False)
-    assert picks_table(pd.read_csv(tmp_path / "c.csv"), ["900 K"])["random"].tolist() == [10]
+def test_one_explorations_counts_survive_the_seed_file(tmp_path):
+    # one exploration: counts like "10", and the last round has none (NaN), which pandas
+    # would read back as the floats 10.0 and NaN
+    pd.DataFrame({"strategy": ["committee", "committee", "random", "random"], "seed": 0,
+                  "picks_per_exploration": ["10", None, "10", None]}).to_csv(tmp_path / "seed-0.csv", index=False)
+    assert picks_table(pooled_curves(tmp_path), ["900 K"])["random"].tolist() == [10]
 
 
 def test_exploration_labels_name_temperature_and_strain():
