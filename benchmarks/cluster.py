@@ -63,10 +63,16 @@ def default_workers(threads: int) -> int:
 
 
 def thread_environment(threads: int) -> dict[str, str]:
-    """Environment variables that bound every thread pool of a worker process."""
+    """Environment variables that bound every thread pool of a worker process.
+
+    TensorFlow gets the threads as inter-op threads (independent ops run side by side), each
+    op one thread: the models' ops are small, and splitting them cost more than it gained.
+    ``python -m benchmarks.train_step`` with two threads, intra-op x inter-op 2 x 1 -> 1 x 2,
+    training step: AIMNet 21.2 -> 9.8 ms (ethanol batch of 8), 259 -> 202 ms (Cu-108),
+    EANN Cu 33.9 -> 27.3, HDNNP 1.7 -> 1.9 and 13.2 -> 13.6, SchNet Cu 221 -> 244 ms."""
     n = str(threads)
     return {"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n, "NUMBA_NUM_THREADS": n,
-            "TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": "1"}
+            "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": n}
 
 
 def execute_on_worker(cell, cells: Path | None, threads: int) -> dict:

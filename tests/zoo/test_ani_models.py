@@ -138,3 +138,24 @@ def test_aimnet_trains_without_charges_and_saves_the_chosen_weight(cu_data, etha
     explicit = zoo.create("aimnet", elements=ethanol_data.elements, charges_weight=5.0, **AIMNET_SMALL)
     explicit.adapt(ethanol_data)
     assert explicit.charges_weight == 5.0
+
+
+def test_aimnet_environments_are_the_papers_neighbour_weighted_sums(ethanol_data):
+    """The batched products equal G^R_i = sum_j g_ij a_j and G^A_i = sum_{j<k} g_ijk (a_j a_k)
+    summed term by term in NumPy, for two structures in one batch."""
+    model = zoo.create("aimnet", elements=ethanol_data.elements, **AIMNET_SMALL)
+    model.adapt(ethanol_data)
+    x = _inputs(model, ethanol_data, [0, 3])
+    n_atoms, f = len(x[keys.ELEMENT]), model.n_features
+    afv = np.random.default_rng(4).normal(size=(n_atoms, f))
+    ours = np.asarray(model.environments(x, keras.ops.convert_to_tensor(afv, "float32"),
+                                         model.term_blocks(x, n_atoms)))
+    pair = np.asarray(x[keys.ANI_PAIR], np.float64) / np.asarray(model.pair_scale)
+    radial = np.zeros((n_atoms, pair.shape[1], f))
+    np.add.at(radial, x[keys.ANI_PAIR_CENTRE], pair[:, :, None] * afv[x[keys.ANI_PAIR_NEIGHBOR]][:, None, :])
+    triplet = np.asarray(x[keys.ANI_TRIPLET], np.float64) / np.asarray(model.triplet_scale)
+    weight = afv[x[keys.ANI_TRIPLET_J]] * afv[x[keys.ANI_TRIPLET_K]]
+    angular = np.zeros((n_atoms, triplet.shape[1], f))
+    np.add.at(angular, x[keys.ANI_TRIPLET_CENTRE], triplet[:, :, None] * weight[:, None, :])
+    expected = np.concatenate([radial.reshape(n_atoms, -1), angular.reshape(n_atoms, -1)], axis=1)
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())

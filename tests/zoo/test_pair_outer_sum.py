@@ -1,11 +1,12 @@
 """pair_outer_sum (the batched product behind EANN's orbitals and DeepPot-SE's T) against the
-segment sum of per-pair outer products, and the slots the EANN featurizer gives it."""
+segment sum of per-pair outer products, and the slots the EANN featurizer gives it or that
+are computed in the graph (AIMNet, HIP-NN)."""
 
 import numpy as np
 import tensorflow as tf
 
 from zoo.featurizers.eann import rank_within
-from zoo.layers import pair_outer_sum, pair_sum
+from zoo.layers import contiguous_slots, pair_outer_sum, pair_sum, slot_layout, to_slots
 
 
 def test_rank_within_counts_each_group_in_order():
@@ -41,3 +42,19 @@ def test_fixed_slot_count_and_no_rows():
     empty = tf.zeros((0, 2), tf.float64)
     out = pair_outer_sum(empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64), 3)
     np.testing.assert_array_equal(out, np.zeros((3, 2, 2)))
+
+
+def test_contiguous_slots_count_each_centre_from_zero():
+    centre = np.array([0, 0, 0, 2, 2, 3])  # atom 1 has no rows
+    np.testing.assert_array_equal(contiguous_slots(centre, 4), rank_within(centre))
+    assert contiguous_slots(np.zeros(0, np.int64), 2).shape == (0,)
+
+
+def test_contiguous_slots_stay_unique_when_rows_are_not_grouped():
+    rng = np.random.default_rng(1)
+    n_atoms, n_pairs = 5, 30
+    centre = rng.integers(0, n_atoms, n_pairs)
+    left, right = (tf.constant(rng.normal(size=(n_pairs, k))) for k in (2, 4))
+    layout = slot_layout(centre, contiguous_slots(centre, n_atoms), n_atoms)
+    ours = tf.einsum("isk,ism->ikm", to_slots(left, layout), to_slots(right, layout))
+    np.testing.assert_allclose(ours, pair_sum(left[:, :, None] * right[:, None, :], centre, n_atoms), rtol=1e-12)

@@ -49,13 +49,43 @@ def pair_outer_sum(left, right, centre, slot, n_atoms, n_slots=None):
     Returns:
         float [n_atoms, K, M].
     """
+    layout = slot_layout(centre, slot, n_atoms, n_slots)
+    return tf.einsum("isk,ism->ikm", to_slots(left, layout), to_slots(right, layout))
+
+
+def slot_layout(centre, slot, n_atoms, n_slots=None):
+    """Where :func:`to_slots` puts each row: its (centre, slot) index and the dense block
+    size [n_atoms, n_slots] (``n_slots`` None: the largest slot + 1, rounded up to a multiple
+    of :data:`SLOT_QUANTUM`). Computed once, it serves every product over the same rows."""
     centre, slot = tf.cast(centre, tf.int32), tf.cast(slot, tf.int32)
     if n_slots is None:
         n_slots = (tf.maximum(tf.reduce_max(slot), 0) // SLOT_QUANTUM + 1) * SLOT_QUANTUM  # max of no rows: 0
-    index = tf.stack([centre, slot], axis=1)
-    size = tf.stack([tf.cast(n_atoms, tf.int32), tf.cast(n_slots, tf.int32)])
-    shape = lambda rows: tf.concat([size, tf.shape(rows)[1:]], axis=0)  # noqa: E731
-    return tf.einsum("isk,ism->ikm", tf.scatter_nd(index, left, shape(left)), tf.scatter_nd(index, right, shape(right)))
+    return tf.stack([centre, slot], axis=1), tf.stack([tf.cast(n_atoms, tf.int32), tf.cast(n_slots, tf.int32)])
+
+
+def to_slots(rows, layout):
+    """float [n_atoms, n_slots, ...]: ``rows`` [n_rows, ...] at their places of ``layout``
+    (:func:`slot_layout`), zeros elsewhere."""
+    index, size = layout
+    return tf.scatter_nd(index, rows, tf.concat([size, tf.shape(rows)[1:]], axis=0))
+
+
+def contiguous_slots(centre, n_atoms):
+    """A slot for every row, for :func:`pair_outer_sum` on inputs that have none: the row's
+    distance from its centre's first row. The slots of one centre are unique in any order of
+    the rows; when each centre's rows are contiguous (as the featurizers and the flat-batch
+    collation give them) they are 0, 1, ..., so the blocks are as small as they can be.
+
+    Args:
+        centre: int [n_rows], atom of each row.
+        n_atoms: scalar int, atoms in the batch.
+
+    Returns:
+        int32 [n_rows].
+    """
+    centre = tf.cast(centre, tf.int32)
+    rows = tf.range(tf.shape(centre)[0])
+    return rows - tf.gather(tf.math.unsorted_segment_min(rows, centre, n_atoms), centre)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

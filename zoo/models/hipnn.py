@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from zoo import keys
 from zoo.featurizers import DistanceFeaturizer
-from zoo.layers import InverseGaussianSensitivity, built_dense, pair_sum
+from zoo.layers import InverseGaussianSensitivity, built_dense, contiguous_slots, slot_layout, to_slots
 from zoo.potential import Potential
 from zoo.registry import register
 
@@ -108,9 +108,12 @@ class HIPNN(Potential):
         z = tf.one_hot(element, len(self.elements), dtype=distance.dtype)
         atomic, terms = 0.0, [tf.math.unsorted_segment_sum(tf.gather(self.element_energy, element), structure,
                                                             n_structures)]
+        # Σ_j s_ν(r_ij) z_j as one batched product per atom over its pairs (not the sum of
+        # [n_pairs, ν, b] outer products)
+        layout = slot_layout(centre, contiguous_slots(centre, n_atoms), n_atoms)
         for block in self.blocks:
             s = block["sensitivity"](distance)                                       # [n_pairs, ν]
-            env = pair_sum(s[:, :, None] * tf.gather(z, neighbor)[:, None, :], centre, n_atoms)
+            env = tf.einsum("isv,isb->ivb", to_slots(s, layout), to_slots(tf.gather(z, neighbor), layout))
             env = tf.reshape(env, [n_atoms, self.n_sensitivities * z.shape[-1]])     # [n_atoms, ν b]
             z = activation(block["interaction"](env) + block["self"](z))
             for layer in block["onsite"]:
