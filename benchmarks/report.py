@@ -19,6 +19,7 @@ TABLE_COLUMNS = {
     "n_train": "n_train",
     "energy_rmse_mev_atom": "E RMSE (meV/atom)",
     "forces_rmse_mev_a": "F RMSE (meV/Å)",
+    "forces_structure_max_rmse_mev_a": "F RMSE, worst structure (meV/Å)",
     "charges_rmse_me": "q RMSE (me)",
     "dipole_rmse_me_a": "µ RMSE (me·Å)",
     "featurize_us_atom": "featurize (µs/atom)",

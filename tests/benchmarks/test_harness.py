@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 from benchmarks.__main__ import main
-from benchmarks.metrics import energy_errors, force_errors
+from benchmarks.metrics import energy_errors, force_errors, structure_force_errors
 from benchmarks.sweep import load_sweep
 
 SWEEP = """
@@ -111,6 +111,18 @@ def test_metrics_are_per_atom_and_per_component():
     f = force_errors(np.array([[0.0, 0.0, 0.3]]), np.zeros((1, 3)))
     assert f["forces_mae_mev_a"] == pytest.approx(100.0)
     assert f["forces_rmse_mev_a"] == pytest.approx(1000 * np.sqrt(0.03))
+
+
+def test_structure_force_errors_are_each_structures_own_rmse():
+    # three structures of 2, 1 and 3 atoms; only the second has errors, 0.3 eV/Å in one component
+    reference = np.zeros((6, 3))
+    predicted = reference.copy()
+    predicted[2, 1] = 0.3
+    errors = structure_force_errors(predicted, reference, np.array([2, 1, 3]))
+    assert errors["forces_structure_max_rmse_mev_a"] == pytest.approx(1000 * 0.3 / np.sqrt(3))
+    assert errors["forces_structure_median_rmse_mev_a"] == 0.0
+    overall = force_errors(predicted, reference)["forces_rmse_mev_a"]
+    assert overall == pytest.approx(1000 * 0.3 / np.sqrt(18))  # the set's RMSE dilutes the one bad structure
 
 
 def test_malformed_sweep_is_reported(tmp_path):
