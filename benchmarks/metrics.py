@@ -39,9 +39,13 @@ def structure_force_errors(predicted, reference, n_atoms) -> dict[str, float]:
         predicted, reference: float [n_atoms, 3], eV/Å, structures one after another.
         n_atoms: int [n_structures].
     """
+    n_atoms = np.asarray(n_atoms, np.int64)
+    if n_atoms.min(initial=1) < 1 or n_atoms.sum() != len(predicted):
+        raise ValueError(f"n_atoms must count >= 1 atom per structure and {len(predicted)} in all (the force "
+                         f"rows), received {n_atoms.sum()} in {len(n_atoms)} structures (min {n_atoms.min(initial=1)})")
     squared = np.sum((np.asarray(predicted, np.float64) - np.asarray(reference, np.float64)) ** 2, axis=1)
     starts = np.concatenate([[0], np.cumsum(n_atoms)[:-1]]).astype(np.int64)
-    per_structure = np.sqrt(np.add.reduceat(squared, starts) / (3 * np.asarray(n_atoms)))
+    per_structure = np.sqrt(np.add.reduceat(squared, starts) / (3 * n_atoms))
     return {"forces_structure_median_rmse_mev_a": MEV * float(np.median(per_structure)),
             "forces_structure_max_rmse_mev_a": MEV * float(np.max(per_structure))}
 

@@ -123,6 +123,8 @@ def test_structure_force_errors_are_each_structures_own_rmse():
     assert errors["forces_structure_median_rmse_mev_a"] == 0.0
     overall = force_errors(predicted, reference)["forces_rmse_mev_a"]
     assert overall == pytest.approx(1000 * 0.3 / np.sqrt(18))  # the set's RMSE dilutes the one bad structure
+    with pytest.raises(ValueError, match="n_atoms"):
+        structure_force_errors(predicted, reference, np.array([2, 1, 2]))  # 5 atoms for 6 force rows
 
 
 def test_malformed_sweep_is_reported(tmp_path):
