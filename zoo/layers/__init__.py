@@ -14,6 +14,6 @@ from zoo.layers.pairs import PairSum, built_dense, contiguous_slots, pair_outer_
 from zoo.layers.radial import (CosineCutoff, GaussianExpansion, InverseGaussianSensitivity, cosine_cutoff,
                                gaussian_expansion, inverse_gaussian_sensitivity)
 
-__all__ += ["ShiftedSoftplus", "shifted_softplus", "PairSum", "built_dense", "contiguous_slots", "pair_outer_sum", "pair_sum", "slot_layout", "to_slots",
-            "CosineCutoff", "GaussianExpansion", "InverseGaussianSensitivity", "cosine_cutoff", "gaussian_expansion",
-            "inverse_gaussian_sensitivity"]
+__all__ += ["ShiftedSoftplus", "shifted_softplus", "PairSum", "built_dense", "contiguous_slots", "pair_outer_sum",
+            "pair_sum", "slot_layout", "to_slots", "CosineCutoff", "GaussianExpansion", "InverseGaussianSensitivity",
+            "cosine_cutoff", "gaussian_expansion", "inverse_gaussian_sensitivity"]
