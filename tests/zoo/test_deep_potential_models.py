@@ -2,6 +2,7 @@
 descriptor does while DeepPot-SE's stays continuous, rotation invariance of energies (and
 covariance of forces), EANN's densities against a NumPy formula, configuration errors."""
 
+import keras
 import numpy as np
 import pytest
 from ase import Atoms
@@ -135,24 +136,52 @@ def test_deeppot_se_pair_embeddings_give_forces_minus_the_energy_gradient():
         assert forces[a, c] == pytest.approx(-(_energy(model, plus) - _energy(model, minus)) / (2 * h), rel=1e-6)
 
 
-def test_eann_densities_match_the_formula():
-    model = EANN(ELEMENTS, cutoff=4.0, n_radial=3, l_max=2, hidden=(8,), dtype="float64")
+@pytest.mark.parametrize("n_orbitals", [None, 2])
+def test_eann_densities_match_the_formula(n_orbitals):
+    """None: the paper's c_{Z_j, m}; 2: orbitals as combinations of the 3 radial sets."""
+    model = EANN(ELEMENTS, cutoff=4.0, n_radial=3, l_max=2, hidden=(8,), n_orbitals=n_orbitals, dtype="float64")
     c = np.random.default_rng(0).normal(size=model.coefficients.shape)
     model.coefficients.assign(c)
+    mixing = c[..., None] * np.eye(3) if n_orbitals is None else c  # [element, radial set, orbital]
+    n_out = mixing.shape[2]
     atoms = _ethanol()
-    rho = model.densities(_inputs(model, [atoms])).numpy().reshape(len(atoms), 3, 3)
+    rho = model.densities(_inputs(model, [atoms])).numpy().reshape(len(atoms), 3, n_out)
     nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 4.0)
     vec, r = nb.vector, nb.distance
     element = np.searchsorted(ELEMENTS, atoms.numbers)
     params = model.featurizer.params
     fc = (0.5 * np.cos(np.pi * r / 4.0) + 0.5) ** 2
-    expected = np.zeros((len(atoms), 3, 3))
+    expected = np.zeros((len(atoms), 3, n_out))
     for (lx, ly, lz), w in zip(params.angular_components(), params.multinomial_weights()):
-        for m, (alpha, rs) in enumerate(params.radial):
-            phi = vec[:, 0] ** lx * vec[:, 1] ** ly * vec[:, 2] ** lz * np.exp(-alpha * (r - rs) ** 2) * fc
-            orbital = np.bincount(nb.i, weights=c[element[nb.j], m] * phi, minlength=len(atoms))
-            expected[:, lx + ly + lz, m] += w * orbital**2
+        phi = np.stack([vec[:, 0] ** lx * vec[:, 1] ** ly * vec[:, 2] ** lz * np.exp(-alpha * (r - rs) ** 2) * fc
+                        for alpha, rs in params.radial], axis=1)  # [pairs, radial sets]
+        weighted = np.einsum("pm,pmo->po", phi, mixing[element[nb.j]])
+        for o in range(n_out):
+            orbital = np.bincount(nb.i, weights=weighted[:, o], minlength=len(atoms))
+            expected[:, lx + ly + lz, o] += w * orbital**2
     np.testing.assert_allclose(rho, expected, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("n_orbitals", [None, 2])
+def test_eann_forces_are_minus_the_energy_gradient_and_save_and_load_keep_the_orbitals(n_orbitals, tmp_path):
+    """Both orbital forms (test_every_model trains and checks the mixed one, as the sweep uses it)."""
+    model = EANN(ELEMENTS, cutoff=4.0, n_radial=3, l_max=2, hidden=(8,), n_orbitals=n_orbitals, dtype="float64")
+    model.coefficients.assign(np.random.default_rng(1).normal(1.0, 0.3, size=model.coefficients.shape))
+    atoms = _ethanol()
+    model.adapt_inputs(_inputs(model, [atoms]))
+    forces = model.energy_and_forces(_inputs(model, [atoms]))[keys.FORCES].numpy()
+    h = 1e-5
+    for atom, c in ((0, 0), (2, 1), (8, 2)):
+        plus, minus = atoms.copy(), atoms.copy()
+        plus.positions[atom, c] += h
+        minus.positions[atom, c] -= h
+        numeric = -(_energy(model, plus) - _energy(model, minus)) / (2 * h)
+        assert forces[atom, c] == pytest.approx(numeric, rel=1e-5, abs=1e-8), (atom, c)
+    path = tmp_path / "eann.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.n_orbitals == n_orbitals and loaded.coefficients.shape == model.coefficients.shape
+    assert _energy(loaded, atoms) == _energy(model, atoms)
 
 
 def test_dpmd_model_input_is_the_dense_descriptor():
@@ -173,3 +202,5 @@ def test_configuration_errors_name_the_problem():
         DPMD(ELEMENTS, n_full=10, n_max=4)
     with pytest.raises(ValueError, match="l_max"):
         EANN(ELEMENTS, l_max=9)
+    with pytest.raises(ValueError, match="n_orbitals"):
+        EANN(ELEMENTS, n_orbitals=0)

@@ -18,7 +18,7 @@ SMALL = {
     "hdnnp": dict(cutoff=4.5, hidden=(10, 10)),
     "dpmd": dict(cutoff=4.0, n_full=6, n_max=20, hidden=(32, 32)),
     "deeppot_se": dict(cutoff=4.0, cutoff_smooth=1.0, sel=30, embedding=(8, 16), axis_neurons=4, hidden=(32, 32)),
-    "eann": dict(cutoff=4.0, n_radial=4, l_max=2, hidden=(10, 10)),
+    "eann": dict(cutoff=4.0, n_radial=6, l_max=2, n_orbitals=6, hidden=(16, 16)),  # mixed, as the sweep's
     "wacsf_hdnnp": dict(cutoff=4.5, n_radial=12, n_angular=2, hidden=(16, 16)),
     "singlenn": dict(cutoff=4.5, n_radial=16, n_angular=3, hidden=(32, 32)),
     "pair_hdnnp": dict(pair_cutoff=3.2, cutoff=4.0, hidden=(32, 32)),
