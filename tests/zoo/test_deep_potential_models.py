@@ -32,6 +32,14 @@ def _energy(model, atoms):
     return float(model(_inputs(model, [atoms]))[keys.ENERGY][0])
 
 
+def _numeric_force(model, atoms, atom, c, h=1e-5):
+    """-dE/dx of one coordinate by central differences."""
+    plus, minus = atoms.copy(), atoms.copy()
+    plus.positions[atom, c] += h
+    minus.positions[atom, c] -= h
+    return -(_energy(model, plus) - _energy(model, minus)) / (2 * h)
+
+
 def _probe(x):
     """A bent C-H-H frame plus an O probe at distance x from C (the O-H distances stay
     below 3 Å, so only the C-O pair crosses r_c = 3 Å)."""
@@ -128,12 +136,8 @@ def test_deeppot_se_pair_embeddings_give_forces_minus_the_energy_gradient():
     assert model.embedding_net.n_elements == len(ELEMENTS) ** 2
     atoms = _ethanol()
     forces = model.energy_and_forces(_inputs(model, [atoms]))[keys.FORCES].numpy()
-    h = 1e-5
     for a, c in ((0, 0), (2, 1), (8, 2)):
-        plus, minus = atoms.copy(), atoms.copy()
-        plus.positions[a, c] += h
-        minus.positions[a, c] -= h
-        assert forces[a, c] == pytest.approx(-(_energy(model, plus) - _energy(model, minus)) / (2 * h), rel=1e-6)
+        assert forces[a, c] == pytest.approx(_numeric_force(model, atoms, a, c), rel=1e-6)
 
 
 @pytest.mark.parametrize("n_orbitals", [None, 2])
@@ -170,13 +174,8 @@ def test_eann_forces_are_minus_the_energy_gradient_and_save_and_load_keep_the_or
     atoms = _ethanol()
     model.adapt_inputs(_inputs(model, [atoms]))
     forces = model.energy_and_forces(_inputs(model, [atoms]))[keys.FORCES].numpy()
-    h = 1e-5
     for atom, c in ((0, 0), (2, 1), (8, 2)):
-        plus, minus = atoms.copy(), atoms.copy()
-        plus.positions[atom, c] += h
-        minus.positions[atom, c] -= h
-        numeric = -(_energy(model, plus) - _energy(model, minus)) / (2 * h)
-        assert forces[atom, c] == pytest.approx(numeric, rel=1e-5, abs=1e-8), (atom, c)
+        assert forces[atom, c] == pytest.approx(_numeric_force(model, atoms, atom, c), rel=1e-5, abs=1e-8), (atom, c)
     path = tmp_path / "eann.keras"
     model.save(path)
     loaded = keras.models.load_model(path)

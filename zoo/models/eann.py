@@ -106,7 +106,8 @@ class EANN(Potential):
     def mixed_orbitals(self, radial, neighbour):
         """[n_pairs, n_orbitals]: sum_m c_{Z_j, m, o} g_m, as one product with the
         coefficients of every element and a pick of the neighbour's: gathering a
-        [n_radial, n_orbitals] block per pair made the Cu-108 training step ~2x slower."""
+        [n_radial, n_orbitals] block per pair made the Cu-108 training step 3x slower
+        (docs/DESIGN.md, "Mixed EANN orbitals")."""
         n_elements, n_radial, n_out = self.coefficients.shape
         every = tf.matmul(radial, tf.reshape(tf.transpose(self.coefficients, [1, 0, 2]), [n_radial, -1]))
         if n_elements == 1:
