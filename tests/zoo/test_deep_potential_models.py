@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.build import molecule
+from ase.build import bulk, molecule
 from scipy.spatial.transform import Rotation
 
 from descriptors.dpmd import DpmdParams, dpmd
@@ -111,6 +111,7 @@ MODELS = {
     "deeppot_se": lambda: DeepPotSE(ELEMENTS, cutoff=4.0, cutoff_smooth=2.0, sel=10, embedding=(4, 8),
                                     axis_neurons=4, hidden=(8,), type_one_side=False, dtype="float64"),
     "eann": lambda: EANN(ELEMENTS, cutoff=4.0, n_radial=3, hidden=(8,), dtype="float64"),
+    "eann_mixed": lambda: EANN(ELEMENTS, cutoff=4.0, n_radial=3, hidden=(8,), n_orbitals=2, dtype="float64"),
 }
 
 
@@ -140,19 +141,27 @@ def test_deeppot_se_pair_embeddings_give_forces_minus_the_energy_gradient():
         assert forces[a, c] == pytest.approx(_numeric_force(model, atoms, a, c), rel=1e-6)
 
 
+def _rattled_copper():
+    atoms = bulk("Cu", cubic=True).repeat(2)
+    atoms.positions += np.random.default_rng(4).normal(0, 0.05, atoms.positions.shape)
+    return atoms
+
+
+@pytest.mark.parametrize("system", ["ethanol", "copper"])
 @pytest.mark.parametrize("n_orbitals", [None, 2])
-def test_eann_densities_match_the_formula(n_orbitals):
-    """None: the paper's c_{Z_j, m}; 2: orbitals as combinations of the 3 radial sets."""
-    model = EANN(ELEMENTS, cutoff=4.0, n_radial=3, l_max=2, hidden=(8,), n_orbitals=n_orbitals, dtype="float64")
+def test_eann_densities_match_the_formula(n_orbitals, system):
+    """None: the paper's c_{Z_j, m}; 2: orbitals as combinations of the 3 radial sets
+    (copper: the one-element path of ``mixed_orbitals``, periodic)."""
+    atoms, elements = (_ethanol(), ELEMENTS) if system == "ethanol" else (_rattled_copper(), (29,))
+    model = EANN(elements, cutoff=4.0, n_radial=3, l_max=2, hidden=(8,), n_orbitals=n_orbitals, dtype="float64")
     c = np.random.default_rng(0).normal(size=model.coefficients.shape)
     model.coefficients.assign(c)
     mixing = c[..., None] * np.eye(3) if n_orbitals is None else c  # [element, radial set, orbital]
     n_out = mixing.shape[2]
-    atoms = _ethanol()
     rho = model.densities(_inputs(model, [atoms])).numpy().reshape(len(atoms), 3, n_out)
     nb = neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 4.0)
     vec, r = nb.vector, nb.distance
-    element = np.searchsorted(ELEMENTS, atoms.numbers)
+    element = np.searchsorted(elements, atoms.numbers)
     params = model.featurizer.params
     fc = (0.5 * np.cos(np.pi * r / 4.0) + 0.5) ** 2
     expected = np.zeros((len(atoms), 3, n_out))
