@@ -1,14 +1,19 @@
 """Command line: ``python -m benchmarks run SWEEP.toml [--out results] [--scheduler ADDRESS] [--workers N] [--fresh]
-[--device cuda]``."""
+[--device cuda] [--models M ...] [--datasets D ...] [--seeds S ...]``.
+
+``--models``, ``--datasets`` and ``--seeds`` run part of a sweep (its cells are the full
+sweep's, so a later full run resumes from them); results.csv and report.md then hold that
+part only."""
 
 import argparse
 import logging
 import os
 import sys
 
+import zoo
 from benchmarks.report import comparison_table
-from benchmarks.runner import is_success, run, sweep_folder, write_results
-from benchmarks.sweep import load_sweep
+from benchmarks.runner import forget_cells, is_success, run, sweep_folder, write_results
+from benchmarks.sweep import load_sweep, select
 from descriptors.cuda_target import DEVICE_ENV
 
 
@@ -18,7 +23,8 @@ def main(argv=None) -> int:
     run_cmd = commands.add_parser("run", help="run a sweep and print the comparison table")
     run_cmd.add_argument("sweep", help="sweep TOML file")
     run_cmd.add_argument("--out", default="results", help="output folder (default: results)")
-    run_cmd.add_argument("--fresh", action="store_true", help="run every cell again instead of resuming")
+    run_cmd.add_argument("--fresh", action="store_true",
+                         help="run the (selected) cells again instead of resuming")
     run_cmd.add_argument("--scheduler", default=None,
                          help="address of a running dask scheduler (default: a LocalCluster on this machine)")
     run_cmd.add_argument("--workers", type=int, default=None,
@@ -26,16 +32,19 @@ def main(argv=None) -> int:
     run_cmd.add_argument("--device", choices=("cpu", "cuda"), default=None,
                          help=f"where the featurizers' kernels run (sets ${DEVICE_ENV} for this process and its "
                               "LocalCluster workers; workers of a --scheduler cluster need it in their own environment)")
+    run_cmd.add_argument("--models", nargs="+", default=None, help="run only these of the sweep's models")
+    run_cmd.add_argument("--datasets", nargs="+", default=None, help="run only these of the sweep's data sets")
+    run_cmd.add_argument("--seeds", nargs="+", type=int, default=None, help="these seeds instead of the sweep's")
     args = parser.parse_args(argv)
     if args.device:
         os.environ[DEVICE_ENV] = args.device  # LocalCluster worker processes inherit it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    sweep = load_sweep(args.sweep)
+    sweep = select(load_sweep(args.sweep), zoo.registry.registered(), models=args.models,
+                   datasets=args.datasets, seeds=args.seeds)
     folder = sweep_folder(sweep, args.out)
-    if args.fresh and (folder / "cells").is_dir():
-        for stored in (folder / "cells").glob("*.json"):
-            stored.unlink()
+    if args.fresh:
+        forget_cells(sweep, folder)
     results = run(sweep, folder, scheduler=args.scheduler, workers=args.workers)
     folder = write_results(results, sweep, args.out)
     with_pd_options = comparison_table(results).to_string(index=False, float_format=lambda v: f"{v:.2f}")

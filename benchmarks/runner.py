@@ -341,6 +341,13 @@ def run(sweep: Sweep, folder: Path | None = None, scheduler: str | None = None,
     return pd.DataFrame([done[c.key] for c in todo])
 
 
+def forget_cells(sweep: Sweep, folder: Path) -> None:
+    """Delete the stored rows of ``sweep``'s cells in ``folder`` (cells of other models,
+    data sets or seeds stay), so that :func:`run` trains them again."""
+    for cell in plan(sweep, zoo.registry.registered()):
+        (Path(folder) / "cells" / f"{cell.key}.json").unlink(missing_ok=True)
+
+
 def store_cell(cells: Path | None, key: str, row: dict) -> dict:
     """Write a finished cell's row (atomically: a killed sweep leaves no half file)."""
     if cells is not None:

@@ -60,6 +60,8 @@ class Sweep:
     #: loss weights every model gets (``energy_weight``, ``forces_weight``); a model's own
     #: hyper-parameters override them
     loss: dict = dataclasses.field(default_factory=dict)
+    #: run only these of the sweep's models (:func:`select`); None: all of them
+    selected_models: tuple[str, ...] | None = None
 
     def model_hyper(self, model: str) -> dict:
         """The keyword arguments of ``zoo.create`` for ``model``: the sweep's loss weights,
@@ -77,12 +79,34 @@ class Sweep:
         ``"all"`` means every registered model."""
         models = spec.models if spec is not None and spec.models is not None else self.models
         if models == "all":
-            return sorted(registered)
+            models = sorted(registered)
         unknown = set(models) - set(registered)
         if unknown:
             raise ValueError(f"sweep {self.name!r} names unknown models {sorted(unknown)}; "
                              f"registered: {sorted(registered)}")
-        return list(models)
+        return [m for m in models if self.selected_models is None or m in self.selected_models]
+
+
+def select(sweep: Sweep, registered, models=None, datasets=None, seeds=None) -> Sweep:
+    """The part of ``sweep`` that trains ``models`` on ``datasets`` with ``seeds`` (None: all
+    of the sweep's; seeds need not be the sweep's own). Its cells are those of the full sweep
+    (same budget, hyper-parameters and data), so a later full run resumes from them."""
+    if datasets is not None:
+        names = [spec.name for spec in sweep.datasets]
+        unknown = sorted(set(datasets) - set(names))
+        if unknown:
+            raise ValueError(f"sweep {sweep.name!r} has no data sets {unknown}; its data sets: {names}")
+        sweep = dataclasses.replace(sweep, datasets=tuple(s for s in sweep.datasets if s.name in datasets))
+    if models is not None:
+        runs = set().union(*(sweep.model_names(registered, spec) for spec in sweep.datasets))
+        unknown = sorted(set(models) - runs)
+        if unknown:
+            raise ValueError(f"sweep {sweep.name!r} does not run {unknown} on the selected data sets; "
+                             f"it runs {sorted(runs)}")
+        sweep = dataclasses.replace(sweep, selected_models=tuple(models))
+    if seeds is not None:
+        sweep = dataclasses.replace(sweep, seeds=tuple(int(s) for s in seeds))
+    return sweep
 
 
 def _as_tuple(value) -> tuple:

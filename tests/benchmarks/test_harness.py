@@ -146,6 +146,34 @@ def test_a_data_set_may_name_its_own_models(tmp_path):
 
 
 
+def test_part_of_a_sweep_runs_the_full_sweeps_cells(tmp_path):
+    from benchmarks.runner import forget_cells, plan
+    from benchmarks.sweep import select
+
+    path = tmp_path / "two.toml"
+    path.write_text('name = "two"\nmodels = ["hdnnp", "schnet"]\nseeds = [0, 1]\n'
+                    '[[datasets]]\nname = "a"\nn_train = [4]\nn_val = 1\nn_test = 1\n'
+                    '[[datasets]]\nname = "b"\nn_train = [4]\nn_val = 1\nn_test = 1\n')
+    sweep = load_sweep(path)
+    registered = {name: zoo.registry.info(name) for name in ("hdnnp", "schnet")}
+    full = {cell.key for cell in plan(sweep, registered)}
+    part = plan(select(sweep, registered, models=["schnet"], datasets=["b"], seeds=[1]), registered)
+    assert [(c.row["model"], c.row["dataset"], c.row["seed"]) for c in part] == [("schnet", "b", 1)]
+    assert part[0].key in full  # the same cell: a later full run resumes from it
+    assert [c.row["seed"] for c in plan(select(sweep, registered, seeds=[7]), registered)] == [7] * 4
+    with pytest.raises(ValueError, match=r"no data sets \['c'\].*\['a', 'b'\]"):
+        select(sweep, registered, datasets=["c"])
+    with pytest.raises(ValueError, match=r"does not run \['eann'\].*\['hdnnp', 'schnet'\]"):
+        select(sweep, registered, models=["eann"])
+    # --fresh on a part forgets that part's stored cells only
+    cells = tmp_path / "out" / "cells"
+    cells.mkdir(parents=True)
+    for key in full:
+        (cells / f"{key}.json").write_text("{}")
+    forget_cells(select(sweep, registered, models=["schnet"], datasets=["b"], seeds=[1]), tmp_path / "out")
+    assert {p.stem for p in cells.glob("*.json")} == full - {part[0].key}
+
+
 SWEEP_WITH_LOSS = ('name = "weights"\nmodels = ["hdnnp", "schnet"]\n'
                    '[[datasets]]\nname = "a"\nn_train = [4]\nn_val = 1\nn_test = 1\n'
                    '[loss]\n{loss}\n[hyper.schnet]\nforces_weight = 0.5\ncutoff = 4.0\n')
