@@ -134,27 +134,27 @@ def test_malformed_sweep_is_reported(tmp_path):
         load_sweep(path)
 
 
-def test_a_data_set_may_name_its_own_models(tmp_path):
+def two_data_set_sweep(tmp_path, header: str, b_models: str = ""):
+    """A sweep of data sets "a" and "b" (4 / 1 / 1 structures) under ``header``."""
     path = tmp_path / "two.toml"
-    path.write_text('name = "two"\nmodels = "all"\n'
+    path.write_text(f'name = "two"\n{header}'
                     '[[datasets]]\nname = "a"\nn_train = [4]\nn_val = 1\nn_test = 1\n'
-                    '[[datasets]]\nname = "b"\nn_train = [4]\nn_val = 1\nn_test = 1\nmodels = ["hdnnp"]\n')
-    sweep = load_sweep(path)
+                    f'[[datasets]]\nname = "b"\nn_train = [4]\nn_val = 1\nn_test = 1\n{b_models}')
+    return load_sweep(path)
+
+
+def test_a_data_set_may_name_its_own_models(tmp_path):
+    sweep = two_data_set_sweep(tmp_path, 'models = "all"\n', 'models = ["hdnnp"]\n')
     registered = {"hdnnp": None, "other": None}
     assert sweep.model_names(registered, sweep.datasets[0]) == ["hdnnp", "other"]
     assert sweep.model_names(registered, sweep.datasets[1]) == ["hdnnp"]
-
 
 
 def test_part_of_a_sweep_runs_the_full_sweeps_cells(tmp_path):
     from benchmarks.runner import forget_cells, plan
     from benchmarks.sweep import select
 
-    path = tmp_path / "two.toml"
-    path.write_text('name = "two"\nmodels = ["hdnnp", "schnet"]\nseeds = [0, 1]\n'
-                    '[[datasets]]\nname = "a"\nn_train = [4]\nn_val = 1\nn_test = 1\n'
-                    '[[datasets]]\nname = "b"\nn_train = [4]\nn_val = 1\nn_test = 1\n')
-    sweep = load_sweep(path)
+    sweep = two_data_set_sweep(tmp_path, 'models = ["hdnnp", "schnet"]\nseeds = [0, 1]\n')
     registered = {name: zoo.registry.info(name) for name in ("hdnnp", "schnet")}
     full = {cell.key for cell in plan(sweep, registered)}
     part = plan(select(sweep, registered, models=["schnet"], datasets=["b"], seeds=[1]), registered)
