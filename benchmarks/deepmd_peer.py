@@ -47,10 +47,16 @@ def write_system(dataset, folder: Path, elements) -> None:
     if numbers is None or not (numbers == numbers[0]).all():
         raise ValueError("DeePMD-kit takes one system of frames with the same atoms in the same order; "
                          "this data set mixes compositions or atom orders")
+    pbc = np.asarray(dataset.pbc, bool)
+    if pbc.any() and not pbc.all():
+        raise ValueError("DeePMD-kit takes fully periodic or non-periodic frames; this data set is partly periodic")
     frames = folder / "set.000"
     frames.mkdir(parents=True, exist_ok=True)
     np.save(frames / "coord.npy", dataset.positions.reshape(len(dataset), 3 * n_atoms))
-    np.save(frames / "box.npy", np.asarray(dataset.cell).reshape(len(dataset), 9))
+    if pbc.all():
+        np.save(frames / "box.npy", np.asarray(dataset.cell).reshape(len(dataset), 9))
+    else:  # molecules: DeePMD-kit's marker file instead of a box (a zero box crashes its training)
+        (folder / "nopbc").touch()
     np.save(frames / "energy.npy", dataset.labels[keys.ENERGY])
     np.save(frames / "force.npy", dataset.labels[keys.FORCES].reshape(len(dataset), 3 * n_atoms))
     index = {z: k for k, z in enumerate(elements)}
@@ -90,6 +96,15 @@ def rmse_from_test_log(log: str) -> dict[str, float]:
     return {"energy_rmse_mev_atom": 1e3 * float(energy.group(1)), "forces_rmse_mev_a": 1e3 * float(force.group(1))}
 
 
+def dp(command: str, arguments, folder: Path, env: dict) -> subprocess.CompletedProcess:
+    """``command --tf arguments`` in ``folder``; raises with the end of its log if it fails."""
+    done = subprocess.run([command, "--tf", *arguments], cwd=folder, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command} --tf {' '.join(arguments)} failed ({done.returncode}); its log ends with:\n"
+                           f"{(done.stdout + done.stderr)[-2000:]}")
+    return done
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", default="benchmarks/sweeps/standard.toml")
@@ -114,8 +129,7 @@ def main(argv=None) -> dict:
         write_system(part, systems[name], model.elements)
     (out / "input.json").write_text(json.dumps(deepmd_input(model, sweep.budget, args.steps, systems), indent=1))
     env = {**os.environ, **ONE_THREAD}
-    run = lambda *cmd: subprocess.run([args.dp, "--tf", *cmd], cwd=out, env=env, check=True,  # noqa: E731
-                                      capture_output=True, text=True)
+    run = lambda *cmd: dp(args.dp, cmd, out, env)  # noqa: E731
     run("train", "input.json")
     run("freeze", "-o", "model.pb")
     tested = run("test", "-m", "model.pb", "-s", str(systems["test"]), "-n", str(spec.n_test))

@@ -14,12 +14,21 @@ def test_a_system_holds_the_frames_in_deepmd_units_and_types(tmp_path, ethanol_d
     write_system(ethanol_data[np.arange(5)], tmp_path / "sys", elements)
     frames = tmp_path / "sys" / "set.000"
     coord, force = np.load(frames / "coord.npy"), np.load(frames / "force.npy")
-    assert coord.shape == force.shape == (5, 27) and np.load(frames / "box.npy").shape == (5, 9)
+    assert coord.shape == force.shape == (5, 27)
     np.testing.assert_array_equal(coord[1].reshape(9, 3), ethanol_data.positions[9:18])
     np.testing.assert_array_equal(np.load(frames / "energy.npy"), ethanol_data.labels["energy"][:5])
     types = [int(t) for t in (tmp_path / "sys" / "type.raw").read_text().split()]
     assert [elements[t] for t in types] == ethanol_data.numbers[:9].tolist()
     assert (tmp_path / "sys" / "type_map.raw").read_text().split() == ["H", "C", "O"]
+    # molecules get DeePMD-kit's no-PBC marker instead of a (zero) box
+    assert (tmp_path / "sys" / "nopbc").is_file() and not (frames / "box.npy").exists()
+
+
+def test_periodic_frames_keep_their_box(tmp_path, cu_data):
+    write_system(cu_data[np.arange(3)], tmp_path / "sys", [29])
+    box = np.load(tmp_path / "sys" / "set.000" / "box.npy")
+    np.testing.assert_array_equal(box[2].reshape(3, 3), cu_data.cell[2])
+    assert not (tmp_path / "sys" / "nopbc").exists()
 
 
 def test_frames_with_other_atoms_are_refused(tmp_path, cu_data, ethanol_data):
