@@ -33,7 +33,7 @@ import numpy as np
 from ase.data import chemical_symbols
 
 DEFAULT_DP = "/tmp/dpenv/bin/dp"
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "DP_INTRA_OP_PARALLELISM_THREADS": "1",
+PEER_ENV = {"OMP_NUM_THREADS": "1", "DP_INTRA_OP_PARALLELISM_THREADS": "1",
               "DP_INTER_OP_PARALLELISM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -53,10 +53,14 @@ def write_system(dataset, folder: Path, elements) -> None:
     frames = folder / "set.000"
     frames.mkdir(parents=True, exist_ok=True)
     np.save(frames / "coord.npy", dataset.positions.reshape(len(dataset), 3 * n_atoms))
+    # molecules get DeePMD-kit's marker file instead of a box (a zero box crashes its
+    # training); whichever of the two an earlier run left in ``folder`` goes
     if pbc.all():
         np.save(frames / "box.npy", np.asarray(dataset.cell).reshape(len(dataset), 9))
-    else:  # molecules: DeePMD-kit's marker file instead of a box (a zero box crashes its training)
+        (folder / "nopbc").unlink(missing_ok=True)
+    else:
         (folder / "nopbc").touch()
+        (frames / "box.npy").unlink(missing_ok=True)
     np.save(frames / "energy.npy", dataset.labels[keys.ENERGY])
     np.save(frames / "force.npy", dataset.labels[keys.FORCES].reshape(len(dataset), 3 * n_atoms))
     index = {z: k for k, z in enumerate(elements)}
@@ -117,10 +121,10 @@ def main(argv=None) -> dict:
 
     import zoo
     from benchmarks import runner
-    from benchmarks.sweep import load_sweep
+    from benchmarks.sweep import load_sweep, select
 
-    sweep = load_sweep(args.sweep)
-    spec = next(d for d in sweep.datasets if d.name == args.dataset)
+    sweep = select(load_sweep(args.sweep), zoo.registry.registered(), datasets=[args.dataset])
+    spec = sweep.datasets[0]  # select raises, naming the sweep's data sets, for another name
     data = runner.cached_data(spec)
     model = zoo.create("deeppot_se", elements=data.elements, **sweep.model_hyper("deeppot_se"))
     out = Path(args.out)
@@ -128,7 +132,7 @@ def main(argv=None) -> dict:
     for name, part in zip(systems, runner.split_data(data, spec, spec.n_train[0], args.seed)):
         write_system(part, systems[name], model.elements)
     (out / "input.json").write_text(json.dumps(deepmd_input(model, sweep.budget, args.steps, systems), indent=1))
-    env = {**os.environ, **ONE_THREAD}
+    env = {**os.environ, **PEER_ENV}
     run = lambda *cmd: dp(args.dp, cmd, out, env)  # noqa: E731
     run("train", "input.json")
     run("freeze", "-o", "model.pb")

@@ -24,11 +24,12 @@ def test_a_system_holds_the_frames_in_deepmd_units_and_types(tmp_path, ethanol_d
     assert (tmp_path / "sys" / "nopbc").is_file() and not (frames / "box.npy").exists()
 
 
-def test_periodic_frames_keep_their_box(tmp_path, cu_data):
-    write_system(cu_data[np.arange(3)], tmp_path / "sys", [29])
+def test_periodic_frames_keep_their_box(tmp_path, cu_data, ethanol_data):
+    write_system(ethanol_data[np.arange(2)], tmp_path / "sys", [1, 6, 8])
+    write_system(cu_data[np.arange(3)], tmp_path / "sys", [29])  # the same folder again
     box = np.load(tmp_path / "sys" / "set.000" / "box.npy")
     np.testing.assert_array_equal(box[2].reshape(3, 3), cu_data.cell[2])
-    assert not (tmp_path / "sys" / "nopbc").exists()
+    assert not (tmp_path / "sys" / "nopbc").exists()  # the molecule run's marker is gone
 
 
 def test_frames_with_other_atoms_are_refused(tmp_path, cu_data, ethanol_data):
